@@ -1,0 +1,78 @@
+/**
+ * The Pulumi engine as tests, the demo and the benchmarks run it: the CLI built by
+ * `tools/toolchain.sh`, a local file backend and PULUMI_HOME in the ignored `.pulumi/` folder of
+ * the project, a passphrase secrets provider, no update checks and no plugin downloads.
+ */
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+
+const run = promisify(execFile);
+
+/** The project's root directory. */
+export const projectRoot = path.resolve(__dirname, "..");
+
+/**
+ * The passphrase of the sandbox stacks' secrets. It protects nothing real: sandbox stacks hold
+ * only sandbox credentials. Set `PULUMI_CONFIG_PASSPHRASE` to override it.
+ */
+export const sandboxPassphrase = "sandbox-only-passphrase";
+
+let toolchainDir: Promise<string> | undefined;
+
+/** The directory of the engine's binaries; builds them on first use (see tools/toolchain.sh). */
+export function toolchain(): Promise<string> {
+    toolchainDir ??= run("bash", [path.join(projectRoot, "tools", "toolchain.sh")], {
+        maxBuffer: 64 * 1024 * 1024,
+    }).then(({ stdout }) => stdout.trim().split("\n").pop()!);
+    return toolchainDir;
+}
+
+/** Where the engine keeps state: `<project>/.pulumi/state` unless `PULUMI_MIDDLEWARE_STATE` is set. */
+export function stateDir(): string {
+    return process.env.PULUMI_MIDDLEWARE_STATE ?? path.join(projectRoot, ".pulumi", "state");
+}
+
+/** The environment every engine command runs with. */
+export async function engineEnv(): Promise<Record<string, string>> {
+    const bin = await toolchain();
+    const home = path.join(projectRoot, ".pulumi", "home");
+    fs.mkdirSync(stateDir(), { recursive: true });
+    fs.mkdirSync(home, { recursive: true });
+    return {
+        PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}`,
+        PULUMI_HOME: home,
+        PULUMI_BACKEND_URL: `file://${stateDir()}`,
+        PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? sandboxPassphrase,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "false",
+        PULUMI_SKIP_CONFIRMATIONS: "true",
+    };
+}
+
+/** The `pulumi` CLI of the toolchain, for the Automation API. */
+export async function pulumiCommand(): Promise<PulumiCommand> {
+    return PulumiCommand.get({ root: path.dirname(await toolchain()) });
+}
+
+/** Creates or selects stack `stackName` of the Pulumi program in `workDir`. */
+export async function localStack(workDir: string, stackName: string): Promise<Stack> {
+    return LocalWorkspace.createOrSelectStack(
+        { stackName, workDir },
+        { envVars: await engineEnv(), pulumiCommand: await pulumiCommand() },
+    );
+}
+
+/** The checkpoint file of a stack in the local backend, as the engine wrote it. */
+export function checkpointPath(projectName: string, stackName: string): string {
+    return path.join(stateDir(), ".pulumi", "stacks", projectName, `${stackName}.json`);
+}
+
+/** The engine's version, as `pulumi version` prints it. */
+export async function engineVersion(): Promise<string> {
+    const { stdout } = await run(path.join(await toolchain(), "pulumi"), ["version"], { env: await engineEnv() });
+    return stdout.trim();
+}
