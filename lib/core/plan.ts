@@ -1,0 +1,87 @@
+/**
+ * Plans: which steps run on which hosts, in which order. A plan is plain data computed from a
+ * component's arguments; unit tests assert on it and the change-approval report prints it.
+ * Components turn plans into resources with `materialize`.
+ *
+ * @module
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { Reversible } from "./actions/reversible";
+
+/** Whether a step only inspects (a pre-check) or changes the host. */
+export type StepKind = "check" | "change";
+
+/** How a step is redone when its forward action or triggers change. */
+export type ReplaceOrder =
+    /** Run the old inverse first, then the new forward action (`deleteBeforeReplace`). */
+    | "inverse-first"
+    /** Run the new forward action first, then the old inverse (side-by-side installs). */
+    | "forward-first";
+
+/** One step of a plan. */
+export interface PlannedStep {
+    /** Unique within the plan; part of the resource name, so it must never change. */
+    readonly id: string;
+    /** Inventory name of the host the step runs on. */
+    readonly host: string;
+    /** One line for the approval report, in the operator's words. */
+    readonly summary: string;
+    /** @default - `change` */
+    readonly kind?: StepKind;
+    /** The scripts. */
+    readonly action: Reversible;
+    /** Ids of the steps that must complete first. @default - none */
+    readonly after?: readonly string[];
+    /** @default - empty stdin */
+    readonly stdin?: pulumi.Input<string>;
+    /** @default - only a change of the forward script redoes the step */
+    readonly triggers?: readonly pulumi.Input<unknown>[];
+    /** @default - `inverse-first` */
+    readonly replace?: ReplaceOrder;
+    /** @default - 600 seconds */
+    readonly timeoutSeconds?: number;
+}
+
+/** The steps of one component. */
+export interface Plan {
+    /** The component's name; prefixes resource names and journal lines. */
+    readonly component: string;
+    /** The steps, in any order: `after` defines the order. */
+    readonly steps: readonly PlannedStep[];
+}
+
+/** The steps in an order that respects `after`; throws on unknown ids, duplicates and cycles. */
+export function inOrder(plan: Plan): PlannedStep[] {
+    const byId = new Map<string, PlannedStep>();
+    for (const s of plan.steps) {
+        if (byId.has(s.id)) throw new Error(`${plan.component}: two steps have the id '${s.id}'`);
+        byId.set(s.id, s);
+    }
+    const done = new Set<string>();
+    const visiting = new Set<string>();
+    const ordered: PlannedStep[] = [];
+    const visit = (s: PlannedStep, from: string[]) => {
+        if (done.has(s.id)) return;
+        if (visiting.has(s.id)) throw new Error(`${plan.component}: steps wait on each other: ${[...from, s.id].join(" -> ")}`);
+        visiting.add(s.id);
+        for (const id of s.after ?? []) {
+            const before = byId.get(id);
+            if (!before) throw new Error(`${plan.component}: step '${s.id}' waits on unknown step '${id}'`);
+            visit(before, [...from, s.id]);
+        }
+        visiting.delete(s.id);
+        done.add(s.id);
+        ordered.push(s);
+    };
+    for (const s of plan.steps) visit(s, []);
+    return ordered;
+}
+
+/** The approval report of a plan: one line per step, in an order the engine may run them. */
+export function describePlan(plan: Plan): string {
+    const lines = inOrder(plan).map((s, i) => {
+        const after = s.after?.length ? ` (after ${s.after.join(", ")})` : "";
+        return `${String(i + 1).padStart(3)}. [${s.host}] ${s.kind === "check" ? "check: " : ""}${s.summary}${after}`;
+    });
+    return [`${plan.component}: ${plan.steps.length} steps`, ...lines].join("\n");
+}

@@ -1,0 +1,97 @@
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { connectionOf, HostArgs } from "../../../lib/core/host";
+import { materialize } from "../../../lib/core/materialize";
+import { gate } from "../../../lib/core/order";
+import type { Plan } from "../../../lib/core/plan";
+
+interface Registered {
+    name: string;
+    inputs: Record<string, unknown>;
+    dependsOn: string[];
+    deleteBeforeReplace?: boolean;
+}
+
+const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+const host = (name: string, address: string): HostArgs => ({ name, address, privateKey: pulumi.secret("-----KEY-----"), hostKey });
+
+async function build(plan: Plan): Promise<Registered[]> {
+    const registered: Registered[] = [];
+    const names = new Map<pulumi.Resource, string>();
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => {
+                registered.find((r) => r.name === args.name)!.inputs = args.inputs;
+                return { id: `${args.name}-id`, state: args.inputs };
+            },
+            call: () => ({}),
+        },
+        "project",
+        "stack",
+        true,
+    );
+    const record: pulumi.ResourceTransformation = (args) => {
+        names.set(args.resource, args.name);
+        registered.push({
+            name: args.name,
+            inputs: {},
+            dependsOn: ((args.opts.dependsOn as pulumi.Resource[] | undefined) ?? []).map((r) => names.get(r)!),
+            deleteBeforeReplace: (args.opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
+        });
+        return undefined;
+    };
+    class Component extends pulumi.ComponentResource {
+        constructor() {
+            super("test:index:Component", "c", {}, { transformations: [record] });
+            materialize(plan, new Map([["h1", host("h1", "10.0.0.1")], ["h2", host("h2", "10.0.0.2")]]), this);
+        }
+    }
+    new Component();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return registered.filter((r) => r.name !== "c");
+}
+
+describe("materialize", function () {
+    const plan: Plan = {
+        component: "site",
+        steps: gate([
+            { id: "precheck", host: "h1", kind: "check", summary: "check", action: { forward: ": check", inverse: "" } },
+            { id: "stop", host: "h2", summary: "stop", action: { forward: ": stop", inverse: ": start" } },
+            { id: "install", host: "h1", summary: "install", action: { forward: ": in", inverse: ": out" }, after: ["stop"], replace: "forward-first", triggers: ["7.2.4"] },
+        ]),
+    };
+
+    it("names steps component-host-id, with one readiness poll per host that its steps wait on", async function () {
+        const r = await build(plan);
+        assert.deepEqual(r.map((x) => [x.name, x.dependsOn]), [
+            ["site-h1-ready", []],
+            ["site-h1-precheck", ["site-h1-ready"]],
+            ["site-h2-ready", []],
+            ["site-h2-stop", ["site-h2-ready", "site-h1-precheck"]],
+            ["site-h1-install", ["site-h1-ready", "site-h2-stop", "site-h1-precheck"]],
+        ]);
+    });
+
+    it("renders the scripts, keeps triggers, and chooses the replacement order per step", async function () {
+        const r = await build(plan);
+        const install = r.find((x) => x.name === "site-h1-install")!;
+        assert.equal(install.deleteBeforeReplace, false);
+        assert.equal(r.find((x) => x.name === "site-h2-stop")!.deleteBeforeReplace, true);
+        assert.deepEqual(install.inputs.triggers, ["7.2.4"]);
+        assert.match(install.inputs.create as string, /^exec \/bin\/sh -c '#!\/bin\/sh\n/);
+        assert.match(install.inputs.create as string, /MW_STEP='\\''install'\\''/);
+        assert.match(install.inputs.delete as string, /MW_DIRECTION='\\''inverse'\\''/);
+        assert.equal(r.find((x) => x.name === "site-h1-precheck")!.inputs.delete, undefined, "a check has no inverse");
+    });
+
+    it("rejects a plan naming an unknown host, naming the step and the hosts it knows", async function () {
+        await assert.rejects(
+            build({ component: "site", steps: [{ id: "x", host: "h9", summary: "x", action: { forward: ":", inverse: "" } }] }),
+            /steps\.x\.host: must be one of h1, h2 \(got "h9"\)/,
+        );
+    });
+
+    it("marks the connection secret: it holds the private key", async function () {
+        assert.equal(await pulumi.isSecret(connectionOf(host("h1", "10.0.0.1"))), true);
+    });
+});
