@@ -1,0 +1,104 @@
+import * as fs from "fs";
+import { down, exec, fault, formatStatus, inventory, status, up } from "./index";
+import { parseFaultKind } from "./faults";
+import { SITES } from "./sites";
+
+const USAGE = `usage: npm run sandbox -- COMMAND
+  up [--hosts N] [--site NAME] [--keys N] [--seed N] [--authorize FILE.pub]
+                      create the hosts (and lay out a site), or bring them back to working order
+  down [--purge]      remove everything the sandbox made (--purge: its keys too)
+  status [--json]     hosts, links, disks, services, VIP holder
+  inventory           JSON for stacks and tests: hosts, keys, VIP, site facts
+  exec HOST CMD...    run a shell command on a host
+  fault HOST KIND     KIND: down | up | cut | heal | fill-disk | free-disk
+sites: ${SITES.map((s) => s.name).join(", ")}
+env: SANDBOX_DIR (state dir), SANDBOX_SUBNET (a /24), SANDBOX_APP_SIZE (each host's /app)`;
+
+/** Splits `--name value` options from positional words; unknown options are errors. */
+function parseOptions(args: string[], known: readonly string[], flags: readonly string[] = []) {
+    const opts: Record<string, string> = {};
+    const words: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        if (!a.startsWith("--")) {
+            words.push(a);
+            continue;
+        }
+        const name = a.slice(2);
+        if (flags.includes(name)) {
+            opts[name] = "true";
+        } else if (known.includes(name) && i + 1 < args.length) {
+            opts[name] = args[++i];
+        } else {
+            throw new Error(`unknown or incomplete option ${a}\n${USAGE}`);
+        }
+    }
+    return { opts, words };
+}
+
+function wholeNumber(name: string, value: string | undefined): number | undefined {
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) throw new Error(`--${name} ${value}: expected a whole number`);
+    return Number(value);
+}
+
+async function main(argv: string[]): Promise<number> {
+    const [command, ...rest] = argv;
+    switch (command) {
+        case "up": {
+            const { opts } = parseOptions(rest, ["hosts", "site", "keys", "seed", "authorize"]);
+            const started = Date.now();
+            const inv = await up({
+                hosts: wholeNumber("hosts", opts.hosts),
+                site: opts.site,
+                keys: opts.authorize ? [fs.readFileSync(opts.authorize, "utf8")] : undefined,
+                dataset: { keys: wholeNumber("keys", opts.keys), seed: wholeNumber("seed", opts.seed) },
+            });
+            process.stderr.write(`sandbox: up in ${((Date.now() - started) / 1000).toFixed(1)}s: ${inv.hosts.map((h) => `${h.name}=${h.address}`).join(" ")}\n`);
+            return 0;
+        }
+        case "down": {
+            const { opts } = parseOptions(rest, [], ["purge"]);
+            await down({ purge: opts.purge === "true" });
+            return 0;
+        }
+        case "status": {
+            const { opts } = parseOptions(rest, [], ["json"]);
+            const st = await status();
+            process.stdout.write(opts.json ? JSON.stringify(st ?? null, null, 2) + "\n" : formatStatus(st));
+            return 0;
+        }
+        case "inventory":
+            process.stdout.write(JSON.stringify(inventory(), null, 2) + "\n");
+            return 0;
+        case "exec": {
+            const [host, ...cmd] = rest;
+            if (!host || cmd.length === 0) throw new Error(USAGE);
+            const r = await exec(host, cmd.join(" "));
+            process.stdout.write(r.stdout);
+            process.stderr.write(r.stderr);
+            return r.code;
+        }
+        case "fault": {
+            const [host, kind] = rest;
+            if (!host || !kind || rest.length !== 2) throw new Error(USAGE);
+            await fault(host, parseFaultKind(kind));
+            return 0;
+        }
+        case "help":
+        case "--help":
+        case undefined:
+            process.stdout.write(USAGE + "\n");
+            return command ? 0 : 2;
+        default:
+            throw new Error(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
+    }
+}
+
+main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+        process.stderr.write(`sandbox: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(1);
+    },
+);

@@ -1,0 +1,93 @@
+import * as fs from "fs";
+import * as path from "path";
+import { HOST_OWN_DIRS, hostPaths, SandboxSettings, statePaths } from "./config";
+import { must, run } from "./run";
+
+/** Mount points the hosts need in the root filesystem, besides their own dirs. */
+const EXTRA_MOUNTPOINTS = ["/app"];
+
+/** One line of /proc/self/mountinfo reduced to what the sandbox needs. */
+interface MountEntry {
+    readonly target: string;
+    readonly fstype: string;
+    readonly source: string;
+}
+
+function unescapeMount(s: string): string {
+    return s.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** Mounts of the root mount namespace (the one this process is in). */
+export function rootMounts(): MountEntry[] {
+    return fs
+        .readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => {
+            const [left, right] = line.split(" - ");
+            const target = unescapeMount(left.split(" ")[4]);
+            const [fstype, source] = right.split(" ");
+            return { target, fstype, source };
+        });
+}
+
+/**
+ * Creates the mount points the hosts bind over (e.g. /app, /mysql) in the root filesystem,
+ * remembering which ones did not exist so that `down` can remove exactly those.
+ */
+export function ensureMountpoints(s: SandboxSettings): void {
+    const file = statePaths(s).mountpointsFile;
+    const created: string[] = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : [];
+    for (const dir of [...HOST_OWN_DIRS, ...EXTRA_MOUNTPOINTS]) {
+        const missing: string[] = [];
+        for (let d = dir; d !== "/" && !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d);
+        for (const d of missing) {
+            fs.mkdirSync(d, { mode: 0o755 });
+            if (!created.includes(d)) created.push(d);
+        }
+    }
+    fs.writeFileSync(file, JSON.stringify(created, null, 2) + "\n");
+}
+
+/** Removes the mount points {@link ensureMountpoints} created, deepest first, if still empty. */
+export function removeCreatedMountpoints(s: SandboxSettings): void {
+    const file = statePaths(s).mountpointsFile;
+    if (!fs.existsSync(file)) return;
+    const created: string[] = JSON.parse(fs.readFileSync(file, "utf8"));
+    for (const d of [...created].sort((a, b) => b.length - a.length)) {
+        try {
+            fs.rmdirSync(d);
+        } catch {
+            // not empty or already gone: someone else uses it now, leave it
+        }
+    }
+    fs.rmSync(file, { force: true });
+}
+
+/**
+ * The host's own directories under its state dir, and its /app volume: a tmpfs of a fixed
+ * size mounted in the root namespace, so data survives a host crash and the disk can be
+ * filled for real (ENOSPC) and freed again.
+ */
+export async function ensureHostFilesystem(s: SandboxSettings, host: string): Promise<void> {
+    const hp = hostPaths(s, host);
+    for (const d of HOST_OWN_DIRS) fs.mkdirSync(path.join(hp.fs, d), { recursive: true, mode: 0o755 });
+    fs.chmodSync(path.join(hp.fs, "tmp"), 0o1777);
+    fs.mkdirSync(hp.app, { recursive: true, mode: 0o755 });
+    if (!rootMounts().some((m) => m.target === hp.app)) {
+        await must("mount", ["-t", "tmpfs", "-o", `size=${s.appSize},mode=0755`, `sandbox-${host}-app`, hp.app]);
+    }
+}
+
+/** Unmounts everything mounted under the state dir (the /app volumes), deepest first. */
+export async function unmountStateDir(s: SandboxSettings): Promise<void> {
+    const prefix = s.stateDir + "/";
+    const targets = rootMounts()
+        .map((m) => m.target)
+        .filter((t) => t.startsWith(prefix))
+        .sort((a, b) => b.length - a.length);
+    for (const t of targets) {
+        const r = await run("umount", [t]);
+        if (r.code !== 0) await must("umount", ["-l", t]);
+    }
+}

@@ -1,0 +1,87 @@
+import * as fs from "fs";
+import { bridgeAddress, hostAddress, hostPaths, SandboxSettings, statePaths } from "./config";
+import { publicKeyOf } from "./keys";
+
+/** How to reach one sandbox host over SSH. */
+export interface InventoryHost {
+    readonly name: string;
+    readonly address: string;
+    readonly port: number;
+    readonly user: string;
+    /** The client key every host accepts for root. */
+    readonly privateKeyPath: string;
+    /** The host's key as "ssh-ed25519 AAAA...": pin it (`hostKey`), do not trust on first use. */
+    readonly hostPublicKey: string;
+}
+
+/** The keepalived virtual address of a site. */
+export interface InventoryVip {
+    readonly address: string;
+    readonly prefixLength: number;
+    /** Interface name on the hosts that carries the VIP. */
+    readonly interface: string;
+    readonly virtualRouterId: number;
+}
+
+/** The legacy Redis pair as laid out by `--site legacy-redis`. */
+export interface InventoryRedis {
+    readonly port: number;
+    readonly master: string;
+    readonly slave: string;
+    /** File (mode 0600) holding the `requirepass`/`masterauth` password. */
+    readonly passwordFile: string;
+    readonly config: string;
+    readonly installDir: string;
+    readonly dataDir: string;
+    readonly initScript: string;
+    readonly keepalivedInstallDir: string;
+    readonly keepalivedConfig: string;
+    /** Keys in the reproducible data set loaded into the master. */
+    readonly datasetKeys: number;
+    readonly datasetSeed: number;
+}
+
+/** Everything a stack or test needs to use the sandbox; printed by `sandbox inventory`. */
+export interface Inventory {
+    /** Site laid out on the hosts, "bare" for hosts only. */
+    readonly site: string;
+    readonly subnet: string;
+    /** The root namespace's address on the bridge (where the Pulumi engine connects from). */
+    readonly bridgeAddress: string;
+    /** An OpenSSH known_hosts file listing every host's address and key. */
+    readonly knownHostsPath: string;
+    readonly hosts: readonly InventoryHost[];
+    readonly vip?: InventoryVip;
+    readonly redis?: InventoryRedis;
+}
+
+/** The site-independent part of the inventory. */
+export function baseInventory(s: SandboxSettings, hosts: readonly string[], site: string): Inventory {
+    const p = statePaths(s);
+    return {
+        site,
+        subnet: s.subnet,
+        bridgeAddress: bridgeAddress(s),
+        knownHostsPath: p.knownHosts,
+        hosts: hosts.map((name) => ({
+            name,
+            address: hostAddress(s, name),
+            port: 22,
+            user: "root",
+            privateKeyPath: p.clientKey,
+            hostPublicKey: publicKeyOf(hostPaths(s, name).hostKey),
+        })),
+    };
+}
+
+/** Saves the inventory where {@link readInventory} finds it. */
+export function writeInventory(s: SandboxSettings, inv: Inventory): void {
+    fs.writeFileSync(statePaths(s).inventoryFile, JSON.stringify(inv, null, 2) + "\n");
+}
+
+/** The inventory of the running sandbox; throws when there is none. */
+export function readInventory(s: SandboxSettings): Inventory {
+    const file = statePaths(s).inventoryFile;
+    if (!fs.existsSync(file)) throw new Error(`no sandbox at ${s.stateDir} (run: npm run sandbox -- up)`);
+    return JSON.parse(fs.readFileSync(file, "utf8")) as Inventory;
+}

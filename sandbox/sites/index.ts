@@ -1,0 +1,12 @@
+import { legacyRedis } from "./legacy-redis";
+import { Site } from "./site";
+
+/** The sites `up --site NAME` can lay out. */
+export const SITES: readonly Site[] = [legacyRedis];
+
+/** The site called `name`; throws listing the known ones otherwise. */
+export function siteByName(name: string): Site {
+    const site = SITES.find((x) => x.name === name);
+    if (!site) throw new Error(`unknown site ${JSON.stringify(name)}; known sites: ${SITES.map((x) => x.name).join(", ")}`);
+    return site;
+}
