@@ -61,7 +61,7 @@ export function checkAbsolutePath(value: unknown): string[] {
     if (!value.startsWith("/")) problems.push("must be an absolute path (start with /)");
     if (/[\0\n\r]/.test(value)) problems.push("must not contain NUL, newline or carriage return characters");
     if (!PATH_CHARSET.test(value)) problems.push("must use only the characters A-Z a-z 0-9 . _ / + @ -");
-    const segments = value.split("/").slice(1);
+    const segments = (value.startsWith("/") ? value.slice(1) : value).split("/");
     if (segments.includes("..")) problems.push("must not contain .. segments");
     if (value !== "/" && segments.some((s) => s === "" || s === ".")) {
         problems.push("must be normalised (no '.' or empty segments, no trailing /)");
