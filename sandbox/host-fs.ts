@@ -91,3 +91,15 @@ export async function unmountStateDir(s: SandboxSettings): Promise<void> {
         if (r.code !== 0) await must("umount", ["-l", t]);
     }
 }
+
+/**
+ * Where a path of a host's own view lives in the root filesystem, so the sandbox can lay out
+ * files on a host without going through it (e.g. /etc/redis/redis.conf on h1).
+ */
+export function hostFileOnRoot(s: SandboxSettings, host: string, hostPath: string): string {
+    const hp = hostPaths(s, host);
+    const under = (dir: string) => hostPath === dir || hostPath.startsWith(dir + "/");
+    if (under("/app")) return path.join(hp.app, hostPath.slice("/app".length));
+    if (HOST_OWN_DIRS.some(under)) return path.join(hp.fs, hostPath);
+    throw new Error(`${hostPath} is not one of ${host}'s own paths (${["/app", ...HOST_OWN_DIRS].join(" ")})`);
+}

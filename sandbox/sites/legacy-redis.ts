@@ -1,2 +1,192 @@
-import { Site } from "./site";
-export const legacyRedis: Site = { name: "legacy-redis", minHosts: 2, layOut: async () => ({}), inventory: () => ({}) };
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { HOST_INTERFACE, hostAddress, hostPaths, SandboxSettings, statePaths, vipAddress } from "../config";
+import { hostFileOnRoot } from "../host-fs";
+import { progress } from "../progress";
+import { RunResult, waitFor } from "../run";
+import { datasetStream, DEFAULT_DATASET_KEYS, DEFAULT_DATASET_SEED } from "./redis-dataset";
+import {
+    LEGACY_REDIS as L,
+    RedisHostConfig,
+    renderKeepalivedCheck,
+    renderKeepalivedConf,
+    renderKeepalivedInit,
+    renderRedisConf,
+    renderRedisInit,
+} from "./redis-files";
+import { Site, SiteContext } from "./site";
+
+const SITE = "legacy-redis";
+const BOOT_SERVICES = ["redis", "keepalived"];
+
+/** The file holding the pair's password (mode 0600), made once per sandbox. */
+export function redisPasswordFile(s: SandboxSettings): string {
+    return path.join(statePaths(s).siteDir, "redis.password");
+}
+
+function ensurePassword(s: SandboxSettings): string {
+    const file = redisPasswordFile(s);
+    if (!fs.existsSync(file)) {
+        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+        fs.writeFileSync(file, randomBytes(16).toString("hex") + "\n", { mode: 0o600 });
+    }
+    return fs.readFileSync(file, "utf8").trim();
+}
+
+function put(s: SandboxSettings, host: string, hostPath: string, content: string, mode: number): void {
+    const file = hostFileOnRoot(s, host, hostPath);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+    fs.writeFileSync(file, content, { mode });
+    fs.chmodSync(file, mode);
+}
+
+function copyBinary(s: SandboxSettings, host: string, from: string, hostPath: string): void {
+    const file = hostFileOnRoot(s, host, hostPath);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+    fs.copyFileSync(fs.realpathSync(from), file);
+    fs.chmodSync(file, 0o755);
+}
+
+/** Writes one host's hand-installed layout; skipped when the host already carries the site. */
+function layOutHost(s: SandboxSettings, c: RedisHostConfig): void {
+    const hp = hostPaths(s, c.host);
+    if (fs.existsSync(hp.siteMarker)) return;
+    copyBinary(s, c.host, "/usr/bin/redis-server", L.serverBin);
+    copyBinary(s, c.host, "/usr/bin/redis-cli", L.cliBin);
+    copyBinary(s, c.host, "/usr/sbin/keepalived", L.keepalivedBin);
+    fs.mkdirSync(hostFileOnRoot(s, c.host, L.dataDir), { recursive: true, mode: 0o755 });
+    fs.mkdirSync(hostFileOnRoot(s, c.host, L.logDir), { recursive: true, mode: 0o755 });
+    put(s, c.host, L.config, renderRedisConf(c), 0o640);
+    put(s, c.host, L.initScript, renderRedisInit(), 0o755);
+    put(s, c.host, L.keepalivedConfig, renderKeepalivedConf(c), 0o644);
+    put(s, c.host, L.keepalivedCheck, renderKeepalivedCheck(), 0o755);
+    put(s, c.host, L.keepalivedInit, renderKeepalivedInit(), 0o755);
+    fs.writeFileSync(hp.bootServices, BOOT_SERVICES.join("\n") + "\n");
+    fs.writeFileSync(hp.siteMarker, SITE + "\n");
+}
+
+/** redis-cli on a host, authenticated with the password sent on stdin. */
+function redisCli(ctx: SiteContext, host: string, password: string, args: string): Promise<RunResult> {
+    return ctx.exec(host, `read -r REDISCLI_AUTH; export REDISCLI_AUTH; exec ${L.cliBin} -h 127.0.0.1 -p ${L.port} ${args}`, {
+        input: password + "\n",
+    });
+}
+
+async function startService(ctx: SiteContext, host: string, service: string): Promise<void> {
+    const r = await ctx.exec(host, `service ${service} start`);
+    if (r.code !== 0) throw new Error(`${host}: service ${service} start failed: ${(r.stderr || r.stdout).trim()}`);
+}
+
+async function loadDataset(ctx: SiteContext, master: string, password: string, keys: number, seed: number): Promise<void> {
+    progress(`loading data set into ${master}: ${keys} keys (seed ${seed})`);
+    const started = Date.now();
+    const stream = datasetStream(keys, seed, password, (n) => progress(`  ${n}/${keys} keys sent`));
+    const r = await ctx.exec(master, `exec ${L.cliBin} -h 127.0.0.1 -p ${L.port} --pipe`, { input: stream });
+    const m = /errors: (\d+), replies: (\d+)/.exec(r.stdout);
+    if (r.code !== 0 || !m || m[1] !== "0") throw new Error(`loading the data set failed: ${(r.stdout + r.stderr).trim().slice(-500)}`);
+    progress(`data set loaded in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+}
+
+async function dbsize(ctx: SiteContext, host: string, password: string): Promise<number> {
+    const r = await redisCli(ctx, host, password, "dbsize");
+    return r.code === 0 && /^\d+$/.test(r.stdout.trim()) ? Number(r.stdout.trim()) : NaN;
+}
+
+/** Waits until the slave's link is up and it holds as many keys as the master. */
+async function waitForReplica(ctx: SiteContext, master: string, slave: string, password: string): Promise<void> {
+    let last = "";
+    const ok = await waitFor(async () => {
+        const info = await redisCli(ctx, slave, password, "info replication");
+        const [m, sl] = [await dbsize(ctx, master, password), await dbsize(ctx, slave, password)];
+        last = `${/master_link_status:\w+/.exec(info.stdout)?.[0] ?? info.stderr.trim()}, master ${m} keys, slave ${sl} keys`;
+        return info.stdout.includes("master_link_status:up") && m === sl;
+    }, 120_000, 500);
+    if (!ok) throw new Error(`${slave} did not catch up with the master: ${last}`);
+}
+
+async function waitForVip(ctx: SiteContext, host: string): Promise<void> {
+    const vip = vipAddress(ctx.settings);
+    const ok = await waitFor(async () => {
+        const r = await ctx.exec(host, `ip -4 -o addr show dev ${HOST_INTERFACE}`);
+        return r.stdout.includes(` ${vip}/`);
+    }, 30_000, 250);
+    if (!ok) throw new Error(`${host} did not take the VIP ${vip}; see /var/log/keepalived.log on ${host}`);
+}
+
+/**
+ * The Redis master/slave pair with keepalived as the runbook found it: master on h1, slave on
+ * h2, password-protected, the VIP on the master, and a reproducible data set replicated.
+ */
+export const legacyRedis: Site = {
+    name: SITE,
+    minHosts: 2,
+
+    async layOut(ctx, previous) {
+        const s = ctx.settings;
+        const [master, slave] = ctx.hosts;
+        const password = ensurePassword(s);
+        const loaded = previous?.datasetKeys as number | undefined;
+        const keys = ctx.dataset.keys ?? loaded ?? DEFAULT_DATASET_KEYS;
+        const seed = ctx.dataset.seed ?? (previous?.datasetSeed as number | undefined) ?? DEFAULT_DATASET_SEED;
+        if (loaded !== undefined && (keys !== loaded || seed !== previous?.datasetSeed)) {
+            throw new Error(`the site holds a data set of ${loaded} keys (seed ${previous?.datasetSeed}); to load another, run down first`);
+        }
+        for (const [host, role] of [[master, "master"], [slave, "slave"]] as const) {
+            layOutHost(s, {
+                host,
+                role,
+                masterAddress: hostAddress(s, master),
+                password,
+                vip: vipAddress(s),
+                interface: HOST_INTERFACE,
+            });
+        }
+        if (loaded === undefined) {
+            for (const service of BOOT_SERVICES) {
+                for (const host of [master, slave]) await startService(ctx, host, service);
+            }
+            await loadDataset(ctx, master, password, keys, seed);
+            const n = await dbsize(ctx, master, password);
+            if (n !== keys) throw new Error(`${master} holds ${n} keys after loading ${keys}`);
+            await waitForReplica(ctx, master, slave, password);
+            await waitForVip(ctx, master);
+        } else {
+            // Already laid out: a test or a migration may have changed it since, so only start
+            // what is stopped and report, never fail or rewrite.
+            try {
+                for (const service of BOOT_SERVICES) {
+                    for (const host of [master, slave]) await startService(ctx, host, service);
+                }
+                await waitForReplica(ctx, master, slave, password);
+                await waitForVip(ctx, master);
+            } catch (e) {
+                progress(`warning: legacy-redis is not as laid out: ${(e as Error).message}`);
+                return { datasetKeys: keys, datasetSeed: seed };
+            }
+        }
+        progress(`legacy-redis: master ${master}, slave ${slave} in sync (${keys} keys), VIP ${vipAddress(s)} on ${master}`);
+        return { datasetKeys: keys, datasetSeed: seed };
+    },
+
+    inventory(ctx, facts) {
+        const s = ctx.settings;
+        return {
+            vip: { address: vipAddress(s), prefixLength: 24, interface: HOST_INTERFACE, virtualRouterId: L.virtualRouterId },
+            redis: {
+                port: L.port,
+                master: ctx.hosts[0],
+                slave: ctx.hosts[1],
+                passwordFile: redisPasswordFile(s),
+                config: L.config,
+                installDir: L.installDir,
+                dataDir: L.dataDir,
+                initScript: L.initScript,
+                keepalivedInstallDir: L.keepalivedInstallDir,
+                keepalivedConfig: L.keepalivedConfig,
+                datasetKeys: facts.datasetKeys as number,
+                datasetSeed: facts.datasetSeed as number,
+            },
+        };
+    },
+};

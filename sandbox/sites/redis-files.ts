@@ -1,0 +1,279 @@
+/*
+ * The files of the legacy Redis pair exactly as the runbook found them: hand-installed under
+ * /app/soft, SysV scripts in /etc/init.d, one redis.conf and one keepalived.conf per host.
+ * The version in the directory name is the runbook's label; the binaries are Debian's.
+ */
+
+/** Where the legacy layout puts things (the runbook's paths). */
+export const LEGACY_REDIS = {
+    installDir: "/app/soft/redis-5.0.5",
+    serverBin: "/app/soft/redis-5.0.5/bin/redis-server",
+    cliBin: "/app/soft/redis-5.0.5/bin/redis-cli",
+    config: "/etc/redis/redis.conf",
+    dataDir: "/app/redis_data",
+    logDir: "/var/log/redis",
+    initScript: "/etc/init.d/redis",
+    pidFile: "/var/run/redis_6379.pid",
+    port: 6379,
+    keepalivedInstallDir: "/app/soft/keepalived",
+    keepalivedBin: "/app/soft/keepalived/sbin/keepalived",
+    keepalivedConfig: "/etc/keepalived/keepalived.conf",
+    keepalivedCheck: "/etc/keepalived/check_redis.sh",
+    keepalivedInit: "/etc/init.d/keepalived",
+    keepalivedPidFile: "/var/run/keepalived.pid",
+    virtualRouterId: 51,
+    masterPriority: 150,
+    slavePriority: 100,
+} as const;
+
+/** Inputs of one host's Redis and keepalived configuration. */
+export interface RedisHostConfig {
+    readonly host: string;
+    readonly role: "master" | "slave";
+    /** The master's address, for the slave's `replicaof`. */
+    readonly masterAddress: string;
+    /** Hex only, so it needs no quoting in redis.conf. */
+    readonly password: string;
+    readonly vip: string;
+    readonly interface: string;
+}
+
+/** /etc/redis/redis.conf for one side of the pair. */
+export function renderRedisConf(c: RedisHostConfig): string {
+    const L = LEGACY_REDIS;
+    const lines = [
+        `# Redis 5.0.5, installed by hand on ${c.host} (${c.role})`,
+        "bind 0.0.0.0",
+        "protected-mode yes",
+        `port ${L.port}`,
+        "tcp-backlog 511",
+        "timeout 0",
+        "tcp-keepalive 300",
+        "daemonize yes",
+        "supervised no",
+        `pidfile ${L.pidFile}`,
+        "loglevel notice",
+        `logfile ${L.logDir}/redis_${L.port}.log`,
+        "databases 16",
+        "save 900 1",
+        "save 300 10",
+        "save 60 10000",
+        "stop-writes-on-bgsave-error yes",
+        "rdbcompression yes",
+        "rdbchecksum yes",
+        "dbfilename dump.rdb",
+        `dir ${L.dataDir}`,
+        `masterauth ${c.password}`,
+        `requirepass ${c.password}`,
+        "replica-serve-stale-data yes",
+        "replica-read-only yes",
+        "repl-diskless-sync no",
+        "appendonly no",
+    ];
+    if (c.role === "slave") lines.push(`replicaof ${c.masterAddress} ${L.port}`);
+    return lines.join("\n") + "\n";
+}
+
+/** /etc/init.d/redis: start/stop/status/restart around the pid file. */
+export function renderRedisInit(): string {
+    const L = LEGACY_REDIS;
+    return `#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          redis
+# Required-Start:    $network $remote_fs
+# Required-Stop:     $network $remote_fs
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: Redis 5.0.5 (installed by hand)
+### END INIT INFO
+EXEC=${L.serverBin}
+CONF=${L.config}
+PIDFILE=${L.pidFile}
+
+is_running() {
+    [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+}
+
+case "$1" in
+    start)
+        if is_running; then
+            echo "redis is already running (pid $(cat "$PIDFILE"))"
+            exit 0
+        fi
+        rm -f "$PIDFILE"
+        echo "Starting redis ..."
+        "$EXEC" "$CONF" || exit 1
+        i=0
+        while ! is_running; do
+            i=$((i + 1))
+            if [ "$i" -gt 100 ]; then echo "redis did not start, see ${L.logDir}" >&2; exit 1; fi
+            sleep 0.1
+        done
+        echo "redis started (pid $(cat "$PIDFILE"))"
+        ;;
+    stop)
+        if ! is_running; then
+            echo "redis is not running"
+            rm -f "$PIDFILE"
+            exit 0
+        fi
+        PID=$(cat "$PIDFILE")
+        echo "Stopping redis ..."
+        kill -TERM "$PID"
+        i=0
+        while kill -0 "$PID" 2>/dev/null; do
+            i=$((i + 1))
+            if [ "$i" -gt 600 ]; then echo "redis (pid $PID) did not stop" >&2; exit 1; fi
+            sleep 0.1
+        done
+        rm -f "$PIDFILE"
+        echo "redis stopped"
+        ;;
+    status)
+        if is_running; then
+            echo "redis is running (pid $(cat "$PIDFILE"))"
+            exit 0
+        fi
+        echo "redis is not running"
+        exit 3
+        ;;
+    restart)
+        "$0" stop && "$0" start
+        ;;
+    *)
+        echo "Usage: $0 {start|stop|status|restart}" >&2
+        exit 2
+        ;;
+esac
+exit 0
+`;
+}
+
+/** /etc/keepalived/keepalived.conf: one VRRP instance carrying the VIP, tracking Redis. */
+export function renderKeepalivedConf(c: RedisHostConfig): string {
+    const L = LEGACY_REDIS;
+    const master = c.role === "master";
+    return `! keepalived for the Redis pair, installed by hand on ${c.host}
+global_defs {
+    router_id redis_${c.host}
+    script_user root
+    enable_script_security
+}
+
+vrrp_script chk_redis {
+    script "${L.keepalivedCheck}"
+    interval 2
+    timeout 2
+    fall 2
+    rise 1
+}
+
+vrrp_instance VI_REDIS {
+    state ${master ? "MASTER" : "BACKUP"}
+    interface ${c.interface}
+    virtual_router_id ${L.virtualRouterId}
+    priority ${master ? L.masterPriority : L.slavePriority}
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass redis${L.virtualRouterId}
+    }
+    virtual_ipaddress {
+        ${c.vip}/24 dev ${c.interface}
+    }
+    track_script {
+        chk_redis
+    }
+}
+`;
+}
+
+/** The vrrp_script: Redis on this host answers PING with the password from redis.conf. */
+export function renderKeepalivedCheck(): string {
+    const L = LEGACY_REDIS;
+    return `#!/bin/sh
+# keepalived health check: the local Redis answers PING.
+REDISCLI_AUTH=$(awk '$1 == "requirepass" { print $2 }' ${L.config})
+export REDISCLI_AUTH
+${L.cliBin} -h 127.0.0.1 -p ${L.port} ping 2>/dev/null | grep -q PONG
+`;
+}
+
+/** /etc/init.d/keepalived: runs keepalived in the foreground mode, detached, logging to /var/log. */
+export function renderKeepalivedInit(): string {
+    const L = LEGACY_REDIS;
+    return `#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          keepalived
+# Required-Start:    $network $remote_fs redis
+# Required-Stop:     $network $remote_fs
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: keepalived (installed by hand)
+### END INIT INFO
+DAEMON=${L.keepalivedBin}
+CONF=${L.keepalivedConfig}
+PIDFILE=${L.keepalivedPidFile}
+LOG=/var/log/keepalived.log
+
+is_running() {
+    [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+}
+
+case "$1" in
+    start)
+        if is_running; then
+            echo "keepalived is already running (pid $(cat "$PIDFILE"))"
+            exit 0
+        fi
+        rm -f "$PIDFILE"
+        echo "Starting keepalived ..."
+        # No syslog on this host: keep keepalived in the foreground, logging to a file.
+        setsid "$DAEMON" --dont-fork --log-console --log-detail -f "$CONF" -p "$PIDFILE" \\
+            -r /var/run/keepalived_vrrp.pid -c /var/run/keepalived_checkers.pid \\
+            >>"$LOG" 2>&1 </dev/null &
+        i=0
+        while ! is_running; do
+            i=$((i + 1))
+            if [ "$i" -gt 100 ]; then echo "keepalived did not start, see $LOG" >&2; exit 1; fi
+            sleep 0.1
+        done
+        echo "keepalived started (pid $(cat "$PIDFILE"))"
+        ;;
+    stop)
+        if ! is_running; then
+            echo "keepalived is not running"
+            rm -f "$PIDFILE"
+            exit 0
+        fi
+        PID=$(cat "$PIDFILE")
+        echo "Stopping keepalived ..."
+        kill -TERM "$PID"
+        i=0
+        while kill -0 "$PID" 2>/dev/null; do
+            i=$((i + 1))
+            if [ "$i" -gt 300 ]; then echo "keepalived (pid $PID) did not stop" >&2; exit 1; fi
+            sleep 0.1
+        done
+        rm -f "$PIDFILE"
+        echo "keepalived stopped"
+        ;;
+    status)
+        if is_running; then
+            echo "keepalived is running (pid $(cat "$PIDFILE"))"
+            exit 0
+        fi
+        echo "keepalived is not running"
+        exit 3
+        ;;
+    restart)
+        "$0" stop && "$0" start
+        ;;
+    *)
+        echo "Usage: $0 {start|stop|status|restart}" >&2
+        exit 2
+        ;;
+esac
+exit 0
+`;
+}
