@@ -50,7 +50,7 @@ export interface ScriptOptions {
 }
 
 /**
- * Renders the complete script of one Step direction, for POSIX `sh` (dash, bash, busybox ash).
+ * Renders the complete script of one Step direction, for POSIX `sh` (tested with dash, Debian's `/bin/sh`).
  *
  * The script:
  * 1. `set -eu` and `umask 022`; creates the state directory;

@@ -46,13 +46,15 @@ export function runShAsync(script: string, input = "", env: NodeJS.ProcessEnv = 
     });
 }
 
-/** A fresh temporary directory, removed by {@link cleanTempDirs}. */
 const made: string[] = [];
+
+/** A fresh temporary directory, removed by {@link cleanTempDirs}. */
 export function tempDir(prefix = "mw-core-"): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     made.push(dir);
     return dir;
 }
+/** Removes every directory {@link tempDir} made (use in `afterEach`). */
 export function cleanTempDirs(): void {
     for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
