@@ -49,6 +49,10 @@ export interface SandboxSettings {
 /** Reads `SANDBOX_DIR`, `SANDBOX_SUBNET` and `SANDBOX_APP_SIZE`, validating them. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSettings {
     const stateDir = path.resolve(env.SANDBOX_DIR || DEFAULT_STATE_DIR);
+    // The path ends up unquoted in sshd_config and host-boot.sh arguments.
+    if (!/^\/[\w./-]+$/.test(stateDir) || stateDir === "/") {
+        throw new Error(`SANDBOX_DIR=${JSON.stringify(stateDir)}: expected an absolute path of letters, digits, '_', '-', '.', '/'`);
+    }
     const subnet = env.SANDBOX_SUBNET || DEFAULT_SUBNET;
     const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.0\/24$/.exec(subnet);
     if (!m || m.slice(1).some((o) => Number(o) > 255)) {

@@ -1,8 +1,9 @@
-import { settingsFromEnv } from "./config";
+import { SandboxSettings, settingsFromEnv } from "./config";
 import { fillDisk, freeDisk } from "./disk";
 import { bootHost, haltHost } from "./host-process";
 import { requireHost } from "./lifecycle";
 import { setLink } from "./network";
+import { withLock } from "./lock";
 import { requireRoot } from "./prerequisites";
 
 /** The ways the sandbox can break (and mend) a host. */
@@ -21,6 +22,10 @@ export async function fault(host: string, kind: FaultKind): Promise<void> {
     requireRoot();
     const s = settingsFromEnv();
     requireHost(s, host);
+    return withLock(s, () => applyFault(s, host, kind));
+}
+
+async function applyFault(s: SandboxSettings, host: string, kind: FaultKind): Promise<void> {
     switch (kind) {
         case "down":
             return haltHost(s, host);

@@ -5,6 +5,7 @@ import { ensureHostFilesystem, ensureMountpoints, removeCreatedMountpoints, unmo
 import { bootHost, execOnHost, killNamespace } from "./host-process";
 import { Inventory, baseInventory, writeInventory } from "./inventory";
 import { ensureKeys } from "./keys";
+import { withLock } from "./lock";
 import { checkSubnetFree, ensureBridge, ensureHostNetwork, removeBridge, removeHostNetwork, sandboxNamespaces } from "./network";
 import { ensurePackages, requireRoot, requireTools } from "./prerequisites";
 import { progress } from "./progress";
@@ -38,6 +39,10 @@ export function siteContext(s: SandboxSettings, hosts: readonly string[], datase
 export async function up(opts: UpOptions = {}): Promise<Inventory> {
     requireRoot();
     const s = settingsFromEnv();
+    return withLock(s, () => upLocked(s, opts));
+}
+
+async function upLocked(s: SandboxSettings, opts: UpOptions): Promise<Inventory> {
     const previous = readRecord(s);
     const count = opts.hosts ?? previous?.hosts.length ?? DEFAULT_HOSTS;
     const hosts = hostNames(count);
@@ -96,6 +101,10 @@ export interface DownOptions {
 export async function down(opts: DownOptions = {}): Promise<void> {
     requireRoot();
     const s = settingsFromEnv();
+    return withLock(s, () => downLocked(s, opts));
+}
+
+async function downLocked(s: SandboxSettings, opts: DownOptions): Promise<void> {
     for (const ns of await sandboxNamespaces()) {
         await killNamespace(ns);
         await removeHostNetwork(ns);

@@ -19,6 +19,8 @@ export function renderSshdConfig(s: SandboxSettings, host: string): string {
         "KbdInteractiveAuthentication no",
         // No PAM: there is no systemd-logind here, and key auth is all the sandbox offers.
         "UsePAM no",
+        // SANDBOX_DIR may live under a world-writable dir such as /tmp; the keys are ours anyway.
+        "StrictModes no",
         "PidFile /run/sshd.pid",
         "PrintMotd no",
         "PrintLastLog no",
