@@ -17,3 +17,4 @@ export { raw, sh, shellQuote, RawShell, ShellValue, ShellWord } from "./core/she
 export * from "./core/step";
 export type { SshTarget } from "./core/ssh";
 export * from "./core/validate";
+export * from "./redis";

@@ -76,6 +76,7 @@ export function materialize(plan: Plan, hosts: ReadonlyMap<string, HostArgs>, pa
                 parent,
                 dependsOn: [readiness(s.host), ...(s.after ?? []).map((id) => steps.get(id)!)],
                 deleteBeforeReplace: (s.replace ?? "inverse-first") === "inverse-first",
+                protect: s.protect ?? false,
             },
         );
         steps.set(s.id, step);

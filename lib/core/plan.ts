@@ -40,6 +40,12 @@ export interface PlannedStep {
     readonly replace?: ReplaceOrder;
     /** @default - 600 seconds */
     readonly timeoutSeconds?: number;
+    /**
+     * Protect the step from deletion: `destroy` fails instead of running its inverse. Used once
+     * a site has accepted a migration (`finalize`).
+     * @default - false
+     */
+    readonly protect?: boolean;
 }
 
 /** The steps of one component. */

@@ -10,3 +10,4 @@ export * from "./service-state";
 export * from "./config-file";
 export * from "./install";
 export * from "./wait-for";
+export * from "./link-path";

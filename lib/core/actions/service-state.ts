@@ -42,13 +42,20 @@ export interface ServiceStateArgs {
     readonly settleSeconds?: number;
 }
 
-interface Commands {
+/** The shell commands that start, stop and query a service. */
+export interface ServiceCommands {
+    /** Starts the service. */
     readonly start: string;
+    /** Stops the service. */
     readonly stop: string;
+    /** Exits 0 exactly when the service is running. */
     readonly status: string;
 }
 
-function commandsOf(service: string, manager: ServiceManager): Commands {
+type Commands = ServiceCommands;
+
+/** The commands of `service` under `manager`: `service NAME start`, `systemctl start NAME`, or the custom ones. */
+export function serviceCommands(service: string, manager: ServiceManager): Commands {
     switch (manager.kind) {
         case "sysv":
             return { start: sh`service ${service} start`, stop: sh`service ${service} stop`, status: sh`service ${service} status` };
@@ -116,7 +123,7 @@ export function serviceState(args: ServiceStateArgs): Reversible {
     }
     p.throwIfAny("serviceState");
 
-    const c = commandsOf(args.service, args.manager);
+    const c = serviceCommands(args.service, args.manager);
     const dir = stepPath("service");
     const marker = stepPath("service", args.service);
     const forward = sh`${raw(makePrivateDir(dir))}

@@ -1,0 +1,46 @@
+/**
+ * `RedisHa`: migrates a hand-installed Redis master/slave pair with keepalived to the managed
+ * layout, keeping its VIP and password; `destroy` takes it back.
+ *
+ * @module
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { materialize } from "../core/materialize";
+import { describePlan, Plan } from "../core/plan";
+import { RedisHaArgs, resolveRedisHa } from "./args";
+import { planRedisHa } from "./plan";
+
+/** Type token of {@link RedisHa}; stable forever. */
+export const REDIS_HA_TYPE = "middleware:redis:RedisHa";
+
+/** A Redis master/slave pair with keepalived, migrated to the managed layout. */
+export class RedisHa extends pulumi.ComponentResource {
+    /** Where clients connect: `<VIP>:<port>`, unchanged by the migration. */
+    readonly endpoint: pulumi.Output<string>;
+    /** The master's inventory name. */
+    readonly masterHost: pulumi.Output<string>;
+    /** The slave's inventory name. */
+    readonly slaveHost: pulumi.Output<string>;
+    /** The Redis version of the managed install. */
+    readonly version: pulumi.Output<string>;
+    /** The steps, for the approval report (`describePlan`). */
+    readonly plan: Plan;
+
+    /**
+     * @param name - the component's name; prefixes every step (`${name}-${host}-${step}`)
+     * @param args - the pair; every argument is validated before anything is created
+     * @param opts - component options
+     */
+    constructor(name: string, args: RedisHaArgs, opts?: pulumi.ComponentResourceOptions) {
+        const resolved = resolveRedisHa(name, args);
+        super(REDIS_HA_TYPE, name, {}, opts);
+        this.plan = planRedisHa(name, resolved);
+        materialize(this.plan, new Map([[resolved.master.name, resolved.master], [resolved.slave.name, resolved.slave]]), this);
+        pulumi.log.info(describePlan(this.plan), this);
+        this.endpoint = pulumi.output(`${resolved.vip.address}:${resolved.port}`);
+        this.masterHost = pulumi.output(resolved.master.name);
+        this.slaveHost = pulumi.output(resolved.slave.name);
+        this.version = pulumi.output(resolved.version);
+        this.registerOutputs({ endpoint: this.endpoint, masterHost: this.masterHost, slaveHost: this.slaveHost, version: this.version });
+    }
+}

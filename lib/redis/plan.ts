@@ -1,0 +1,68 @@
+/**
+ * The plan of the Redis pair's migration: which step runs on which host, in which order.
+ *
+ * @module
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { gate } from "../core/order";
+import type { Plan, PlannedStep } from "../core/plan";
+import type { ResolvedRedisHa } from "./args";
+import { precheck } from "./prechecks";
+import { stage } from "./stage";
+import { masterSwitch, removeBackups, slaveIn, slaveOut } from "./switch";
+
+/** Step ids of the Redis plan, stable forever: they are part of the resource names. */
+export const REDIS_STEPS = {
+    masterPrecheck: "master-precheck",
+    slavePrecheck: "slave-precheck",
+    masterStage: "master-stage",
+    slaveStage: "slave-stage",
+    slaveOut: "slave-out",
+    masterSwitch: "master-switch",
+    slaveIn: "slave-in",
+    masterRemoveBackups: "master-remove-backups",
+    slaveRemoveBackups: "slave-remove-backups",
+} as const;
+
+/** The plan of component `name` for the resolved arguments. */
+export function planRedisHa(name: string, r: ResolvedRedisHa): Plan {
+    const M = r.master.name;
+    const S = r.slave.name;
+    const ids = REDIS_STEPS;
+    const password = pulumi.secret(pulumi.output(r.password).apply((p) => `${p}\n`));
+    const step = (s: Omit<PlannedStep, "stdin" | "protect">): PlannedStep => ({ ...s, stdin: password, protect: r.finalize });
+    const steps: PlannedStep[] = [
+        step({ id: ids.masterPrecheck, host: M, kind: "check", summary: "legacy layout, password, master role, VIP, room for the data", action: precheck(r, "master") }),
+        step({ id: ids.slavePrecheck, host: S, kind: "check", summary: "legacy layout, password, slave role and replication link", action: precheck(r, "slave") }),
+        step({ id: ids.masterStage, host: M, summary: `stage Redis ${r.version} under ${r.managedRoot} (master)`, action: stage(r, "master", M) }),
+        step({ id: ids.slaveStage, host: S, summary: `stage Redis ${r.version} under ${r.managedRoot} (slave)`, action: stage(r, "slave", S) }),
+        step({
+            id: ids.slaveOut,
+            host: S,
+            summary: "stop the legacy slave and its keepalived; rename the legacy paths to _bak",
+            action: slaveOut(r),
+            after: [ids.masterStage, ids.slaveStage],
+        }),
+        step({
+            id: ids.masterSwitch,
+            host: M,
+            summary: "switch window: pause writes, digest, SAVE, stop legacy, rename to _bak, start managed, prove digest, VIP",
+            action: masterSwitch(r),
+            after: [ids.slaveOut],
+        }),
+        step({
+            id: ids.slaveIn,
+            host: S,
+            summary: "start the managed slave, wait until in sync, start keepalived",
+            action: slaveIn(r),
+            after: [ids.masterSwitch],
+        }),
+    ];
+    if (r.finalize) {
+        steps.push(
+            step({ id: ids.masterRemoveBackups, host: M, summary: "finalize: remove the legacy backups (irreversible)", action: removeBackups(r), after: [ids.slaveIn] }),
+            step({ id: ids.slaveRemoveBackups, host: S, summary: "finalize: remove the legacy backups (irreversible)", action: removeBackups(r), after: [ids.slaveIn] }),
+        );
+    }
+    return { component: name, steps: gate(steps) };
+}

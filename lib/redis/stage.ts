@@ -1,0 +1,48 @@
+/**
+ * Staging: the managed instance is laid out beside the running legacy one (binaries, configs,
+ * init scripts, the password file), so that the switch window only stops, renames and starts.
+ *
+ * @module
+ */
+import type { Reversible } from "../core/actions/reversible";
+import { raw, sh } from "../core/shell";
+import type { ResolvedRedisHa } from "./args";
+import { checkScript, keepalivedConf, keepalivedInit, managedPaths, redisConf, redisInit, Role, writeFile } from "./files";
+import { redisPreamble } from "./redis-sh";
+
+/** The file that marks a managed root as made by this library (so rollback may remove it). */
+export const MANAGED_MARKER = ".managed-by-pulumi-middleware";
+
+/** Forward: lays out the managed instance. Inverse: removes the managed root this step made. */
+export function stage(r: ResolvedRedisHa, role: Role, host: string): Reversible {
+    const m = managedPaths(r.managedRoot, r.version);
+    const marker = `${m.root}/${MANAGED_MARKER}`;
+    const forward = sh`${raw(redisPreamble(r))}
+if [ -e ${m.root} ] && [ ! -e ${marker} ]; then
+    echo ${`middleware: ${m.root} exists and was not made by this library`} >&2
+    exit 1
+fi
+mkdir -p ${m.root}
+: >${marker}
+mkdir -p ${[`${m.versionDir}/bin`, `${m.root}/keepalived/sbin`, `${m.root}/conf`, `${m.root}/init.d`, m.dataDir, m.logDir, m.runDir]}
+chmod 0700 ${m.dataDir}
+cp -f ${r.source.redisServer} ${m.server}
+cp -f ${r.source.redisCli} ${m.cli}
+cp -f ${r.source.keepalived} ${m.keepalived}
+${m.server} --version | grep -q -F ${`v=${r.version} `} || { echo ${`middleware: ${m.server} is not Redis ${r.version}`} >&2; exit 1; }
+${raw(writeFile(m.config, redisConf(r, role, m), "0644"))}
+${raw(writeFile(m.keepalivedConfig, keepalivedConf(r, role, host, m), "0644"))}
+${raw(writeFile(m.check, checkScript(r, m), "0755"))}
+${raw(writeFile(m.redisInit, redisInit(r, m), "0755"))}
+${raw(writeFile(m.keepalivedInit, keepalivedInit(r, m), "0755"))}
+(umask 077 && printf 'requirepass "%s"\\nmasterauth "%s"\\n' "$MW_PASSWORD" "$MW_PASSWORD" >${`${m.authConfig}.mw-tmp`})
+mv -f ${`${m.authConfig}.mw-tmp`} ${m.authConfig}
+echo ${`middleware: staged Redis ${r.version} under ${m.root} (${role})`}
+`;
+    const inverse = sh`if [ -e ${marker} ]; then
+    rm -rf ${m.root}
+    echo ${`middleware: removed ${m.root}`}
+fi
+`;
+    return { forward, inverse };
+}

@@ -1,0 +1,96 @@
+/**
+ * The site config a stack is built from (`stacks/Pulumi.<site>.yaml`), read and validated with
+ * errors that name the config key, the value and the rule.
+ *
+ * @module
+ */
+import * as fs from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import type { HostArgs } from "../lib/core/host";
+import { Problems } from "../lib/core/validate";
+import type { RedisVipArgs } from "../lib/redis/args";
+
+/** One host as written in `middleware:hosts`. */
+export interface HostConfig {
+    readonly name: string;
+    readonly address: string;
+    readonly port?: number;
+    readonly user?: string;
+    readonly hostKey: string;
+    /** A file holding the private key; else `middleware:sshPrivateKey` is used. */
+    readonly privateKeyFile?: string;
+}
+
+/** The Redis pair as written in `middleware:redis`. */
+export interface RedisConfig {
+    /** @default - `redis` */
+    readonly name?: string;
+    readonly master: string;
+    readonly slave: string;
+    readonly version: string;
+    readonly port?: number;
+    readonly vip: RedisVipArgs;
+    readonly finalize?: boolean;
+    /**
+     * A file on the machine running Pulumi that holds the password (the sandbox's). Sites set
+     * `middleware:redisPassword` with `pulumi config set --secret` instead.
+     */
+    readonly passwordFile?: string;
+}
+
+/** The site: its hosts by name and the topologies it runs. */
+export interface Site {
+    readonly hosts: ReadonlyMap<string, HostArgs>;
+    readonly redis?: RedisConfig & { readonly password: pulumi.Output<string> };
+}
+
+interface SandboxInventory {
+    readonly hosts: readonly { name: string; address: string; port: number; user: string; privateKeyPath: string; hostPublicKey: string }[];
+}
+
+function readHosts(config: pulumi.Config, p: Problems): HostConfig[] {
+    const inventoryFile = config.get("inventoryFile");
+    if (inventoryFile) {
+        if (!fs.existsSync(inventoryFile)) {
+            p.add("middleware:inventoryFile", "must name an existing inventory file (npm run sandbox -- inventory)", inventoryFile);
+            return [];
+        }
+        const inventory = JSON.parse(fs.readFileSync(inventoryFile, "utf8")) as SandboxInventory;
+        return inventory.hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.user, hostKey: h.hostPublicKey, privateKeyFile: h.privateKeyPath }));
+    }
+    const hosts = config.getObject<HostConfig[]>("hosts");
+    if (!Array.isArray(hosts) || hosts.length === 0) p.add("middleware:hosts", "must list the site's hosts (or set middleware:inventoryFile)", hosts);
+    return hosts ?? [];
+}
+
+/** Reads the site from the stack's config. */
+export function readSite(config = new pulumi.Config("middleware")): Site {
+    const p = new Problems();
+    const sharedKey = config.getSecret("sshPrivateKey");
+    const hosts = new Map<string, HostArgs>();
+    readHosts(config, p).forEach((h, i) => {
+        let privateKey: pulumi.Input<string> | undefined = sharedKey;
+        if (h.privateKeyFile) {
+            if (fs.existsSync(h.privateKeyFile)) privateKey = pulumi.secret(fs.readFileSync(h.privateKeyFile, "utf8"));
+            else p.add(`middleware:hosts[${i}].privateKeyFile`, "must name a readable key file", h.privateKeyFile);
+        }
+        if (!privateKey) p.add(`middleware:hosts[${i}]`, "needs a privateKeyFile, or set middleware:sshPrivateKey (--secret)", h.name);
+        if (hosts.has(h.name)) p.add(`middleware:hosts[${i}].name`, "must be unique", h.name);
+        hosts.set(h.name, { name: h.name, address: h.address, port: h.port, user: h.user, hostKey: h.hostKey, privateKey: privateKey ?? "" });
+    });
+    const redis = config.getObject<RedisConfig>("redis");
+    let password: pulumi.Output<string> | undefined;
+    if (redis) {
+        for (const role of ["master", "slave"] as const) {
+            if (!hosts.has(redis[role])) p.add(`middleware:redis.${role}`, `must name a host of the site (${[...hosts.keys()].join(", ")})`, redis[role]);
+        }
+        password = config.getSecret("redisPassword");
+        if (!password && redis.passwordFile) {
+            if (fs.existsSync(redis.passwordFile)) password = pulumi.secret(fs.readFileSync(redis.passwordFile, "utf8").trim());
+            else p.add("middleware:redis.passwordFile", "must name a readable file", redis.passwordFile);
+        }
+        if (!password) p.add("middleware:redisPassword", "is required: pulumi config set --secret middleware:redisPassword ...", undefined);
+    }
+    p.throwIfAny(`stack ${pulumi.getStack()}`);
+    return { hosts, redis: redis && password ? { ...redis, password } : undefined };
+}
