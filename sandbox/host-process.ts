@@ -78,6 +78,14 @@ export async function bootHost(s: SandboxSettings, host: string): Promise<void> 
     }
 }
 
+/** Starts the host's sshd again if it died while the host kept running. */
+export async function ensureSshd(s: SandboxSettings, host: string): Promise<void> {
+    const config = hostPaths(s, host).sshdConfig;
+    const r = await execOnHost(s, host,
+        `[ -f /run/sshd.pid ] && kill -0 "$(cat /run/sshd.pid)" 2>/dev/null || /usr/sbin/sshd -f ${config} -E /var/log/sshd.log`);
+    if (r.code !== 0) throw new Error(`${host}: sshd did not start: ${r.stderr.trim()}`);
+}
+
 function childOf(pid: number): number | undefined {
     try {
         const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import { BRIDGE, DEFAULT_HOSTS, hostNames, NAME_PREFIX, SandboxSettings, settingsFromEnv, statePaths } from "./config";
 import { freeDisk } from "./disk";
 import { ensureHostFilesystem, ensureMountpoints, removeCreatedMountpoints, unmountStateDir } from "./host-fs";
-import { bootHost, execOnHost, killNamespace } from "./host-process";
+import { bootHost, ensureSshd, execOnHost, killNamespace } from "./host-process";
 import { Inventory, baseInventory, writeInventory } from "./inventory";
 import { ensureKeys } from "./keys";
 import { withLock } from "./lock";
@@ -72,6 +72,7 @@ async function upLocked(s: SandboxSettings, opts: UpOptions): Promise<Inventory>
             await freeDisk(s, h);
             writeSshdConfig(s, h);
             await bootHost(s, h);
+            await ensureSshd(s, h);
         }),
     );
     progress(`hosts up: ${hosts.join(" ")}`);
