@@ -9,10 +9,20 @@ export const DEFAULT_HOSTS = 2;
 /** Size of each host's /app volume (a tmpfs, so it can be filled on purpose). */
 export const DEFAULT_APP_SIZE = "2g";
 
-/** Prefix of every network namespace and root-side veth the sandbox creates. */
-export const NAME_PREFIX = "sbx-";
+/**
+ * Prefix of every network namespace and root-side veth the sandbox creates; `SANDBOX_PREFIX`
+ * (2-4 lowercase letters and a dash) lets a second sandbox, on another `SANDBOX_SUBNET` and
+ * `SANDBOX_DIR`, run beside the first one.
+ */
+export const NAME_PREFIX = namePrefix(process.env.SANDBOX_PREFIX);
 /** The bridge joining the hosts and the root namespace. */
-export const BRIDGE = "sbx-br0";
+export const BRIDGE = `${NAME_PREFIX}br0`;
+
+function namePrefix(value: string | undefined): string {
+    if (value === undefined || value === "") return "sbx-";
+    if (!/^[a-z]{2,4}-$/.test(value)) throw new Error(`SANDBOX_PREFIX=${JSON.stringify(value)}: expected 2 to 4 lowercase letters and a dash, such as sbt-`);
+    return value;
+}
 /** The host-side interface name inside each namespace. */
 export const HOST_INTERFACE = "eth0";
 

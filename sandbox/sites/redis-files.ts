@@ -69,6 +69,9 @@ export function renderRedisConf(c: RedisHostConfig): string {
         "replica-read-only yes",
         "repl-diskless-sync no",
         "appendonly no",
+        // Redis 5.0.5 accepts DEBUG from anyone; the 7.x binaries standing in for it need this
+        // to behave the same for local connections.
+        "enable-debug-command local",
     ];
     if (c.role === "slave") lines.push(`replicaof ${c.masterAddress} ${L.port}`);
     return lines.join("\n") + "\n";

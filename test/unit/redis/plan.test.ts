@@ -62,8 +62,13 @@ describe("RedisHa arguments", function () {
     });
 
     it("refuses a password redis.conf cannot carry, without showing it", function () {
-        const e = (() => { try { resolveRedisHa("redis", args({ password: 'a"b' })); } catch (x) { return x as ConfigError; } })();
-        assert.ok(e);
+        let e: ConfigError | undefined;
+        try {
+            resolveRedisHa("redis", args({ password: 'a"b' }));
+        } catch (x) {
+            e = x as ConfigError;
+        }
+        assert.ok(e instanceof ConfigError);
         assert.match(e.message, /password: must not contain double quotes/);
         assert.ok(!e.message.includes('a"b'));
     });
