@@ -55,13 +55,14 @@ export interface ScriptOptions {
  * The script:
  * 1. `set -eu` and `umask 022`; creates the state directory;
  * 2. on exit, appends exactly one line to `<stateDir>/journal`:
- *    `<UTC ISO 8601>\t<component>\t<step>\t<forward|inverse>\t<ok|failed(N)>`;
+ *    `<UTC ISO 8601 with nanoseconds>\t<component>\t<step>\t<forward|inverse>\t<ok|failed(N)>`;
+ *    the nanoseconds order the lines of hosts that share one clock (GNU `date`);
  * 3. takes the host-wide `flock` on `<stateDir>/lock`, giving up after the timeout with exit
  *    code {@link LOCK_BUSY_EXIT_CODE} and a message on stderr;
  * 4. runs the body with the lock's file descriptor closed, so that daemons the body starts do
  *    not inherit the lock and hold it after the script ended.
  *
- * Needs `flock` (util-linux) and `date` on the host.
+ * Needs `flock` (util-linux) and GNU `date` (for `%N`) on the host.
  *
  * @throws ConfigError when the component, step, state dir or timeout are invalid
  */
@@ -88,7 +89,7 @@ MW_STEP_DIR="$MW_STATE_DIR/steps/$MW_COMPONENT/$MW_STEP"
 mkdir -p "$MW_STATE_DIR"
 mw_journal() {
     if [ "$1" -eq 0 ]; then mw_outcome=ok; else mw_outcome="failed($1)"; fi
-    printf '%s\\t%s\\t%s\\t%s\\t%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \\
+    printf '%s\\t%s\\t%s\\t%s\\t%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" \\
         "$MW_COMPONENT" "$MW_STEP" "$MW_DIRECTION" "$mw_outcome" >>"$MW_STATE_DIR/journal" || :
 }
 trap 'mw_rc=$?; trap - EXIT; mw_journal "$mw_rc"; exit "$mw_rc"' EXIT

@@ -9,7 +9,8 @@ import { sh } from "../../../lib/core/shell";
 import { ConfigError } from "../../../lib/core/validate";
 import { cleanTempDirs, journal, runSh, runShAsync, tempDir } from "./harness";
 
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+/** UTC with nanoseconds: lines of hosts sharing one clock sort by this field as text. */
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$/;
 
 function render(body: string, stateDir: string, extra: { lockTimeoutSeconds?: number; direction?: "forward" | "inverse" } = {}) {
     return renderScript({ component: "redis-ha", step: "stop-master", direction: extra.direction ?? "forward", body, stateDir, lockTimeoutSeconds: extra.lockTimeoutSeconds });
@@ -58,6 +59,21 @@ describe("core/script", () => {
         runSh(render("true", state));
         runSh(render("true", state, { direction: "inverse" }));
         assert.deepStrictEqual(journal(state).map((l) => l.slice(3)), [["forward", "ok"], ["inverse", "ok"]]);
+    });
+
+    it("stamps lines with nanoseconds, so runs in quick succession (as on hosts of one machine) sort in run order", () => {
+        const state = path.join(tempDir(), "state");
+        const other = path.join(tempDir(), "other-host");
+        // Alternate between two state dirs, like two hosts sharing the machine's clock.
+        for (let i = 0; i < 6; i++) {
+            const r = runSh(renderScript({ component: "c", step: `s${i}`, direction: "forward", body: "true", stateDir: i % 2 ? other : state }));
+            assert.strictEqual(r.status, 0, r.stderr);
+        }
+        const merged = [...journal(state), ...journal(other)];
+        for (const [time] of merged) assert.match(time, ISO_UTC);
+        const byTime = [...merged].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((l) => l[2]);
+        assert.deepStrictEqual(byTime, ["s0", "s1", "s2", "s3", "s4", "s5"]);
+        assert.strictEqual(new Set(merged.map((l) => l[0])).size, 6, "no two runs share a time stamp");
     });
 
     it("set -e: a failing command stops the body, exits with its code and journals failed(N)", () => {
