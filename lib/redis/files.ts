@@ -94,11 +94,13 @@ vrrp_script chk_redis {
     rise 1
 }
 
+! The master runs at priority 255 (address owner): it takes the VIP the moment it starts,
+! instead of listening for three advert intervals first. The switch window is that much shorter.
 vrrp_instance VI_REDIS {
     state ${role === "master" ? "MASTER" : "BACKUP"}
     interface ${v.interface}
     virtual_router_id ${v.virtualRouterId}
-    priority ${role === "master" ? 150 : 100}
+    priority ${role === "master" ? 255 : 100}
     advert_int 1
     virtual_ipaddress {
         ${v.address}/${v.prefix} dev ${v.interface}

@@ -9,7 +9,8 @@ import type { Plan, PlannedStep } from "../core/plan";
 import type { ResolvedRedisHa } from "./args";
 import { precheck } from "./prechecks";
 import { stage } from "./stage";
-import { masterSwitch, removeBackups, slaveIn, slaveOut } from "./switch";
+import { masterSwitch } from "./master-switch";
+import { removeBackups, slaveIn, slaveOut } from "./switch";
 
 /** Step ids of the Redis plan, stable forever: they are part of the resource names. */
 export const REDIS_STEPS = {
@@ -46,7 +47,7 @@ export function planRedisHa(name: string, r: ResolvedRedisHa): Plan {
         step({
             id: ids.masterSwitch,
             host: M,
-            summary: "switch window: pause writes, digest, SAVE, stop legacy, rename to _bak, start managed, prove digest, VIP",
+            summary: "switch window: pause writes, SAVE, stop legacy, rename to _bak, start managed, VIP; then prove the data equal",
             action: masterSwitch(r),
             after: [ids.slaveOut],
         }),

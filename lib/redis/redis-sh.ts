@@ -17,7 +17,8 @@ export const WRITE_PAUSE_MS = 60_000;
 /**
  * Preamble of every Redis step: reads the password and defines
  * `mw_rcli CLI COMMAND...` (prints the reply, fails on a refused password or a dead server),
- * `mw_digest CLI` (keys per db and DEBUG DIGEST on one line),
+ * `mw_digest CLI` (keys per db and DEBUG DIGEST on one line), `mw_keyspace CLI` (`db keys expires` per
+ * line), `mw_same_keyspace BEFORE AFTER`, `mw_offline_digest SERVER RDB`, `mw_mark WHAT` (ms since the start),
  * `mw_wait_loaded CLI SECONDS`, `mw_wait_synced CLI SECONDS`, `mw_has_vip` and `mw_wait_vip SECONDS`.
  */
 export function redisPreamble(r: ResolvedRedisHa): string {
@@ -25,6 +26,8 @@ export function redisPreamble(r: ResolvedRedisHa): string {
     return sh`${raw(readSecretFromStdin("MW_PASSWORD"))}
 case $MW_PASSWORD in *'"'*|*'\\'*) echo 'middleware: the password must not contain double quotes or backslashes' >&2; exit 2;; esac
 mw_port=${r.port}
+mw_t0=$(date +%s%N)
+mw_mark() { echo "middleware: $(( ($(date +%s%N) - mw_t0) / 1000000 )) ms: $1"; }
 mw_rcli() {
     mw_cli=$1; shift
     mw_out=$( { printf 'AUTH "%s"\\n' "$MW_PASSWORD"; printf '%s\\n' "$*"; } | "$mw_cli" -h 127.0.0.1 -p "$mw_port" 2>&1 | tr -d '\\r' ) || :
@@ -45,6 +48,45 @@ mw_digest() {
         ''|*[!0-9a-f]*) printf 'middleware: DEBUG DIGEST failed (%s); set enable-debug-command local\\n' "$mw_sum" >&2; return 1 ;;
     esac
     printf '%s digest=%s\\n' "$(printf '%s\\n' "$mw_keyspace" | sed -n 's/^\\(db[0-9]*:keys=[0-9]*,expires=[0-9]*\\).*/\\1/p' | tr '\\n' ' ')" "$mw_sum"
+}
+mw_keyspace() {
+    mw_ks_raw=$(mw_rcli "$1" INFO keyspace) || return 1
+    printf '%s\\n' "$mw_ks_raw" | sed -n 's/^\\(db[0-9]*\\):keys=\\([0-9]*\\),expires=\\([0-9]*\\).*/\\1 \\2 \\3/p'
+}
+# Keys may expire between the save and the load, never appear: every db has at most the keys
+# it had, and at least those without a TTL.
+mw_same_keyspace() {
+    printf '%s\\n%s\\n' "$1" "$2" | awk '
+        NR == 1 { n = split($0, a, ";"); for (i = 1; i <= n; i++) { split(a[i], f, " "); if (f[1] != "") { keys[f[1]] = f[2]; ttl[f[1]] = f[3] } } }
+        NR == 2 { n = split($0, a, ";"); for (i = 1; i <= n; i++) { split(a[i], f, " "); if (f[1] != "") got[f[1]] = f[2] } }
+        END { for (db in keys) if (got[db] + 0 > keys[db] + 0 || got[db] + 0 < keys[db] - ttl[db]) exit 1
+              for (db in got) if (!(db in keys)) exit 1 }'
+}
+# The digest of an RDB file as the redis-server binary $1 loads it, from a private instance on
+# a unix socket. It loads as a replica, so keys whose TTL ran out are kept and the digest does
+# not depend on the time it is taken.
+mw_offline_digest() {
+    mw_od=$(mktemp -d /tmp/mw-digest.XXXXXX)
+    ln "$2" "$mw_od/dump.rdb" 2>/dev/null || cp -p "$2" "$mw_od/dump.rdb"
+    mw_dbg=''
+    if "$1" --version | grep -q 'v=[1-9][0-9]*\\.' && ! "$1" --version | grep -q 'v=[1-6]\\.'; then mw_dbg='--enable-debug-command local'; fi
+    # shellcheck disable=SC2086
+    "$1" --port 0 --unixsocket "$mw_od/sock" --dir "$mw_od" --dbfilename dump.rdb --save '' --appendonly no \\
+        --replicaof 127.0.0.1 9 --daemonize yes --pidfile "$mw_od/pid" --logfile "$mw_od/log" $mw_dbg || { rm -rf "$mw_od"; return 1; }
+    mw_ocli="$(dirname "$1")/redis-cli"
+    mw_i=0
+    until [ "$("$mw_ocli" -s "$mw_od/sock" INFO persistence 2>/dev/null | tr -d '\\r' | sed -n 's/^loading://p')" = 0 ]; do
+        mw_i=$((mw_i + 1))
+        if [ "$mw_i" -gt 3000 ]; then kill "$(cat "$mw_od/pid")" 2>/dev/null; rm -rf "$mw_od"; echo 'middleware: the digest instance did not load' >&2; return 1; fi
+        sleep 0.1
+    done
+    mw_osum=$("$mw_ocli" -s "$mw_od/sock" DEBUG DIGEST | tr -d '\\r')
+    mw_okeys=$("$mw_ocli" -s "$mw_od/sock" DBSIZE | tr -d '\\r')
+    kill "$(cat "$mw_od/pid")" 2>/dev/null || :
+    while [ -e "$mw_od/pid" ] && kill -0 "$(cat "$mw_od/pid")" 2>/dev/null; do sleep 0.05; done
+    rm -rf "$mw_od"
+    case $mw_osum in ''|*[!0-9a-f]*) echo "middleware: DEBUG DIGEST failed: $mw_osum" >&2; return 1;; esac
+    printf 'keys=%s digest=%s\\n' "$mw_okeys" "$mw_osum"
 }
 mw_info_field() {
     printf '%s\\n' "$2" | sed -n "s/^$1:\\(.*\\)$/\\1/p"

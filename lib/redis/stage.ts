@@ -22,6 +22,12 @@ if [ -e ${m.root} ] && [ ! -e ${marker} ]; then
     echo ${`middleware: ${m.root} exists and was not made by this library`} >&2
     exit 1
 fi
+if [ ! -e ${m.root} ]; then
+    # Remember the topmost directory this step creates, so that the inverse removes exactly it.
+    mw_top=${m.root}
+    while [ ! -e "$(dirname "$mw_top")" ]; do mw_top=$(dirname "$mw_top"); done
+    mkdir -p "$MW_STEP_DIR" && printf '%s\n' "$mw_top" >"$MW_STEP_DIR/created"
+fi
 mkdir -p ${m.root}
 : >${marker}
 mkdir -p ${[`${m.versionDir}/bin`, `${m.root}/keepalived/sbin`, `${m.root}/conf`, `${m.root}/init.d`, m.dataDir, m.logDir, m.runDir]}
@@ -40,8 +46,12 @@ mv -f ${`${m.authConfig}.mw-tmp`} ${m.authConfig}
 echo ${`middleware: staged Redis ${r.version} under ${m.root} (${role})`}
 `;
     const inverse = sh`if [ -e ${marker} ]; then
-    rm -rf ${m.root}
-    echo ${`middleware: removed ${m.root}`}
+    mw_top=${m.root}
+    [ ! -s "$MW_STEP_DIR/created" ] || mw_top=$(cat "$MW_STEP_DIR/created")
+    case ${`${m.root}/`} in "$mw_top"/*) ;; *) echo "middleware: refusing to remove $mw_top: not an ancestor of the managed root" >&2; exit 1;; esac
+    rm -rf -- "$mw_top"
+    rm -f "$MW_STEP_DIR/created"
+    echo "middleware: removed $mw_top"
 fi
 `;
     return { forward, inverse };

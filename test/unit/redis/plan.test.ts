@@ -101,13 +101,20 @@ describe("RedisHa plan", function () {
         }
     });
 
-    it("the switch pauses writes, records a digest and proves it after the start, in both directions", function () {
+    it("the switch pauses writes before saving, checks key counts in the window and proves the content after it", function () {
         const { forward, inverse } = byId.get(S.masterSwitch)!.action;
         for (const script of [forward, inverse]) {
-            assert.match(script, /CLIENT PAUSE '60000' WRITE/);
-            assert.match(script, /mw_digest/);
-            assert.match(script, /data differs after the switch/);
-            assert.ok(script.indexOf("CLIENT PAUSE") < script.indexOf("SAVE"), "pause before SAVE");
+            const at = (text: string) => {
+                const i = script.indexOf(text, script.indexOf("mw_mark()"));
+                assert.ok(i > 0, `missing: ${text}`);
+                return i;
+            };
+            assert.ok(at("CLIENT PAUSE '60000' WRITE") < at("SAVE"), "writes are paused before the save");
+            assert.ok(at("SAVE") < at("redis stopped"));
+            assert.ok(at("key counts differ after the switch") < at("CLIENT UNPAUSE"), "key counts are checked before writes resume");
+            assert.ok(at("CLIENT UNPAUSE") < at("VIP up"));
+            assert.ok(at("VIP up") < at("mw_old=$(mw_offline_digest"), "the content proof runs after the window");
+            assert.match(script, /the data reads differently in the two versions/);
         }
     });
 

@@ -1,0 +1,151 @@
+/**
+ * The switch window on the master host, and its inverse. Clients notice only this step.
+ *
+ * In the window, only what the switch needs: pause writes, note the key counts, SAVE, stop,
+ * rename the legacy paths, hard-link the RDB into the new data dir (the backup stays intact),
+ * start, check the key counts, unpause, VIP. Redis verifies the RDB's CRC64 when it loads it.
+ *
+ * After the window, the content proof: the RDB that crossed over is loaded by the old binary
+ * and by the new one, each in a private instance, and their DEBUG DIGESTs must be equal. A
+ * mismatch fails the step, and a failed step runs its inverse: the site goes back to legacy.
+ * (DEBUG DIGEST of 200,000 keys takes most of a second; inside the window it would double the
+ * time clients wait.)
+ *
+ * @module
+ */
+import { serviceCommands } from "../core/actions/service-state";
+import { raw, RawShell, sh } from "../core/shell";
+import type { ResolvedRedisHa } from "./args";
+import { managedPaths } from "./files";
+import { backups, initLinks } from "./switch";
+import { redisPreamble, WRITE_PAUSE_MS } from "./redis-sh";
+import type { Reversible } from "../core/actions/reversible";
+
+/** Seconds a started redis has to load its data. */
+export const LOAD_TIMEOUT_SECONDS = 300;
+/** Seconds keepalived has to put the VIP on the master. */
+export const VIP_TIMEOUT_SECONDS = 30;
+/**
+ * Seconds to wait for the VIP before suspecting that the new keepalived did not start because
+ * the old one, still exiting, holds the same pid file. A VRRP master at priority 255 takes the
+ * VIP at once; the legacy one (rollback) listens for three advert intervals first.
+ */
+export const VIP_FIRST_TRY_SECONDS = 5;
+
+const file = (name: string) => raw(`"$MW_STEP_DIR/${name}"`);
+
+/** Step 2, on the master host: forward switches legacy -> managed, inverse managed -> legacy. */
+export function masterSwitch(r: ResolvedRedisHa): Reversible {
+    const l = r.legacy;
+    const m = managedPaths(r.managedRoot, r.version);
+    const redis = serviceCommands(l.redisService, r.serviceManager);
+    const keepalived = serviceCommands(l.keepalivedService, r.serviceManager);
+    const legacyRdb = `${l.dataDir}/${l.rdbFile}`;
+    const backupRdb = `${l.dataDir}_bak/${l.rdbFile}`;
+    const managedRdb = `${m.dataDir}/dump.rdb`;
+    const b = backups(r);
+    const links = initLinks(r);
+
+    // Pauses writes on the server behind `cli`, records its key counts in `keys`, saves, and
+    // stops it. keepalived stops in the background: the VIP goes at once, the process takes a
+    // second to exit, which the rest of the window overlaps; the new keepalived may start
+    // before it exited (measured: no VIP flap when their pid files differ). `save ""` avoids a second save at
+    // shutdown; CONFIG SET does not touch the config file.
+    const freeze = (cli: string, keys: RawShell) => sh`mw_expect OK ${cli} CLIENT PAUSE ${WRITE_PAUSE_MS} WRITE
+mw_mark 'writes paused'
+mw_keyspace ${cli} | tr '\\n' ';' >${keys}
+mw_expect OK ${cli} SAVE
+mw_expect OK ${cli} CONFIG SET save '""'
+mw_mark "saved: $(cat ${keys})"
+( ${raw(keepalived.stop)} ) >"$MW_STEP_DIR/keepalived-stop.log" 2>&1 &
+mw_keepalived_stop=$!
+${raw(redis.stop)}
+mw_mark 'redis stopped'`;
+
+    // Starts the server behind `cli`, checks its key counts against `keys`, unpauses, VIP.
+    const thaw = (cli: string, keys: RawShell) => sh`${raw(redis.start)}
+mw_wait_loaded ${cli} ${LOAD_TIMEOUT_SECONDS}
+mw_now=$(mw_keyspace ${cli} | tr '\\n' ';')
+if ! mw_same_keyspace "$(cat ${keys})" "$mw_now"; then
+    printf 'middleware: key counts differ after the switch\\n  before: %s\\n  after:  %s\\n' "$(cat ${keys})" "$mw_now" >&2
+    exit 1
+fi
+mw_mark "started, key counts match: $mw_now"
+mw_rcli ${cli} CLIENT UNPAUSE >/dev/null
+${raw(keepalived.start)}
+if ! mw_wait_vip ${VIP_FIRST_TRY_SECONDS} && [ -n "\${mw_keepalived_stop:-}" ]; then
+    # Both keepalived share a pid file: the new one could not start before the old one exited.
+    wait "$mw_keepalived_stop" || :
+    ${raw(keepalived.start)}
+fi
+mw_wait_vip ${VIP_TIMEOUT_SECONDS}
+mw_mark 'VIP up'
+[ -z "\${mw_keepalived_stop:-}" ] || wait "$mw_keepalived_stop" || :`;
+
+    // After the window: the same RDB as the old and the new binary load it.
+    const prove = (legacyInstall: string, rdb: string, digest: RawShell) => sh`mw_old=$(mw_offline_digest ${`${legacyInstall}/bin/redis-server`} ${rdb})
+mw_new=$(mw_offline_digest ${m.server} ${rdb})
+if [ "$mw_old" != "$mw_new" ]; then
+    printf 'middleware: the data reads differently in the two versions\\n  legacy:  %s\\n  managed: %s\\n' "$mw_old" "$mw_new" >&2
+    exit 1
+fi
+printf '%s\\n' "$mw_old" >${digest}
+echo "middleware: data proven equal in both versions: $mw_old"`;
+
+    const forward = sh`${raw(redisPreamble(r))}
+mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
+if [ -e ${`${l.installDir}_bak`} ] && [ -e ${file("keys")} ]; then
+    echo 'middleware: resuming: the legacy master is already stopped and backed up'
+else
+${raw(freeze(l.cli, file("keys")))}
+fi
+${raw(b.forward)}
+${raw(links.forward)}
+[ -e ${managedRdb} ] || ln ${backupRdb} ${managedRdb} 2>/dev/null || cp -p ${backupRdb} ${managedRdb}
+${raw(thaw(m.cli, file("keys")))}
+${raw(prove(`${l.installDir}_bak`, backupRdb, file("digest")))}
+: >${file("switched")}
+echo 'middleware: the managed master serves behind the VIP'
+`;
+
+    // Rollback. A completed switch carries the data written since back: the managed RDB
+    // replaces the legacy one, which is set aside and put back after the window if the data
+    // turns out unchanged, so that an untouched site comes back byte for byte.
+    const setAside = `${legacyRdb}.before-rollback`;
+    const inverse = sh`${raw(redisPreamble(r))}
+mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
+if [ -L ${l.redisInit} ] && ${raw(redis.status)} >/dev/null 2>&1; then
+${raw(freeze(m.cli, file("keys.rollback")))}
+fi
+${raw(links.inverse)}
+${raw(b.inverse)}
+if [ -e ${file("switched")} ] && [ -e ${file("keys.rollback")} ]; then
+    [ -e ${setAside} ] || mv ${legacyRdb} ${setAside}
+    ln -f ${managedRdb} ${legacyRdb} 2>/dev/null || cp -p ${managedRdb} ${legacyRdb}
+    mw_keys=${file("keys.rollback")}
+elif [ -e ${file("keys")} ]; then
+    mw_keys=${file("keys")}
+else
+    mw_keys=''
+fi
+if [ -n "$mw_keys" ]; then
+${raw(thaw(l.cli, raw('"$mw_keys"')))}
+else
+    # The switch failed before the legacy master stopped: it still runs, maybe paused.
+    mw_rcli ${l.cli} CLIENT UNPAUSE >/dev/null
+fi
+if [ -e ${setAside} ]; then
+${raw(prove(l.installDir, legacyRdb, file("digest.rollback")))}
+    if [ "$(cat ${file("digest.rollback")})" = "$(cat ${file("digest")})" ]; then
+        mv -f ${setAside} ${legacyRdb}
+        echo 'middleware: no data was written since the migration: the legacy RDB is back as it was'
+    else
+        mv -f ${setAside} "$MW_STEP_DIR/legacy-dump.rdb"
+        echo 'middleware: carried the data written since the migration back; the old RDB is kept in the step directory'
+    fi
+fi
+rm -f ${file("keys")} ${file("keys.rollback")} ${file("digest")} ${file("digest.rollback")} ${file("switched")}
+echo 'middleware: the legacy master serves behind the VIP again'
+`;
+    return { forward, inverse };
+}
