@@ -254,7 +254,7 @@ printf 'neighbour\\n' >neighbour`);
             assert.ok(!forward.stdout.includes(secret) && !forward.stderr.includes(secret), "the content is not echoed");
         });
 
-        it("keeps the content out of the script, the command line and the journal", async () => {
+        it("keeps the content out of the script, the command line, the journal, logs and the state dir", async () => {
             const action = configFile({ path: `${DIR}/app.conf`, mode: "0600" });
             for (const direction of ["forward", "inverse"] as const) {
                 const command = stepCommand({ component: COMPONENT, step: "write-app-conf", direction, body: action[direction] });
@@ -262,6 +262,9 @@ printf 'neighbour\\n' >neighbour`);
             }
             const mark = await journalMark([HOST]);
             assertOk(await run("write-app-conf", "forward", action.forward, content), "write");
+            // Nowhere on the host but in the file itself: not in logs, the state dir or /tmp.
+            const found = await exec(HOST, sh`grep -rlF -f - /var/log ${DEFAULT_STATE_DIR} /tmp ${DIR}`, { input: `${secret}\n` });
+            assert.strictEqual(found.stdout, `${DIR}/app.conf\n`);
             assertOk(await run("write-app-conf", "inverse", action.inverse, content), "undo");
             const journal = await onHost(`cat ${DEFAULT_STATE_DIR}/journal`);
             assert.ok(!journal.includes(secret), "the journal holds the content");
