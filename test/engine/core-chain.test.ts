@@ -66,7 +66,7 @@ async function timed<T>(what: string, op: () => Promise<T>): Promise<{ result?: 
     } catch (e) {
         const ms = Date.now() - started;
         figures.push(`${what} (failed): ${ms} ms`);
-        console.log(`      ${what} (failed, as it should): ${ms} ms`);
+        console.log(`      ${what} (failed): ${ms} ms`);
         return { error: e as Error, ms };
     }
 }
