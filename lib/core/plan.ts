@@ -34,7 +34,7 @@ export interface PlannedStep {
     readonly after?: readonly string[];
     /** @default - empty stdin */
     readonly stdin?: pulumi.Input<string>;
-    /** @default - only a change of the forward script redoes the step */
+    /** What the step's outcome depends on; a change redoes it. @default - never redone */
     readonly triggers?: readonly pulumi.Input<unknown>[];
     /** @default - `inverse-first` */
     readonly replace?: ReplaceOrder;

@@ -36,10 +36,22 @@ export interface StepState {
     readonly dialAttempts: number;
     /** stdout of the forward command (its tail). */
     readonly stdout?: string;
+    /**
+     * The inverse of the forward command that actually ran. A newer library may render the
+     * scripts differently; the step then updates in place, and a later delete still runs the
+     * exact inverse of what was done.
+     */
+    readonly ranDelete?: string;
 }
 
-/** Input properties whose change replaces the step: they define what the step did. */
-export const REPLACE_ON_CHANGE = ["create", "triggers", "host"] as const;
+/**
+ * Input properties whose change redoes the step (inverse, then forward). A changed script
+ * alone does not: upgrading the library must never roll a site back and forth. What a step's
+ * outcome depends on goes into its `triggers`.
+ */
+export const REPLACE_ON_CHANGE = ["triggers", "host"] as const;
+
+const OUTPUTS: readonly (keyof StepState)[] = ["stdout", "ranDelete"];
 
 const DIAL_INTERVAL_SECONDS = 2;
 
@@ -65,6 +77,11 @@ function same(a: unknown, b: unknown): boolean {
     return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
+// The engine's wire format has no `undefined`: a step without an inverse records none.
+function withInverse(outs: StepState, inverse: string | undefined): StepState {
+    return inverse === undefined ? outs : { ...outs, ranDelete: inverse };
+}
+
 /** The Step provider. */
 export const stepProvider: pulumi.dynamic.ResourceProvider<StepState, StepState> = {
     async create(inputs) {
@@ -84,22 +101,26 @@ export const stepProvider: pulumi.dynamic.ResourceProvider<StepState, StepState>
             err.message += undo;
             throw err;
         }
-        return { id: `${inputs.component}/${inputs.host}/${inputs.step}`, outs: { ...inputs, stdout: result.stdout } };
+        return {
+            id: `${inputs.component}/${inputs.host}/${inputs.step}`,
+            outs: withInverse({ ...inputs, stdout: result.stdout }, inputs.delete),
+        };
     },
 
     async delete(_id, state) {
-        if (!state.delete) return;
-        const result = await run(state, state.delete);
+        const inverse = "ranDelete" in state ? state.ranDelete : state.delete;
+        if (!inverse) return;
+        const result = await run(state, inverse);
         if (result.code !== 0) throw failure(state, "inverse", result);
     },
 
     async diff(_id, olds, news) {
         const replaces = REPLACE_ON_CHANGE.filter((k) => !same(olds[k], news[k]));
-        const changed = (Object.keys(news) as (keyof StepState)[]).some((k) => k !== "stdout" && !same(olds[k], news[k]));
+        const changed = (Object.keys(news) as (keyof StepState)[]).some((k) => !OUTPUTS.includes(k) && !same(olds[k], news[k]));
         return { changes: changed || replaces.length > 0, replaces };
     },
 
     async update(_id, olds, news) {
-        return { outs: { ...news, stdout: olds.stdout } };
+        return { outs: withInverse({ ...news, stdout: olds.stdout }, "ranDelete" in olds ? olds.ranDelete : olds.delete) };
     },
 };

@@ -36,8 +36,10 @@ export interface StepArgs {
      */
     readonly stdin?: pulumi.Input<string>;
     /**
-     * Values whose change redoes the step (inverse, then forward).
-     * @default - only a change of the forward script redoes the step
+     * Values whose change redoes the step (inverse, then forward): what its outcome depends on,
+     * such as a version or a config value. A change of the scripts alone updates the step in
+     * place without running anything.
+     * @default - the step is never redone
      */
     readonly triggers?: pulumi.Input<unknown>[];
     /** @default - 600 seconds ({@link DEFAULT_STEP_TIMEOUT_SECONDS}) */
@@ -75,6 +77,7 @@ export class Step extends pulumi.dynamic.Resource {
             timeoutSeconds: args.timeoutSeconds ?? DEFAULT_STEP_TIMEOUT_SECONDS,
             dialAttempts: args.dialAttempts ?? DEFAULT_DIAL_ATTEMPTS,
             stdout: undefined,
+            ranDelete: undefined,
         };
         super(stepProvider, name, inputs, { ...opts, additionalSecretOutputs: ["connection"] });
     }

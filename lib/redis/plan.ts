@@ -32,16 +32,21 @@ export function planRedisHa(name: string, r: ResolvedRedisHa): Plan {
     const ids = REDIS_STEPS;
     const password = pulumi.secret(pulumi.output(r.password).apply((p) => `${p}\n`));
     const step = (s: Omit<PlannedStep, "stdin" | "protect">): PlannedStep => ({ ...s, stdin: password, protect: r.finalize });
+    // What the outcome of a step depends on. A change redoes the step; pre-checks are never
+    // redone (they describe the legacy site, which a completed migration has renamed).
+    const layout = JSON.stringify({ port: r.port, vip: r.vip, legacy: r.legacy, managedRoot: r.managedRoot });
+    const install = JSON.stringify({ version: r.version, source: r.source });
     const steps: PlannedStep[] = [
         step({ id: ids.masterPrecheck, host: M, kind: "check", summary: "legacy layout, password, master role, VIP, room for the data", action: precheck(r, "master") }),
         step({ id: ids.slavePrecheck, host: S, kind: "check", summary: "legacy layout, password, slave role and replication link", action: precheck(r, "slave") }),
-        step({ id: ids.masterStage, host: M, summary: `stage Redis ${r.version} under ${r.managedRoot} (master)`, action: stage(r, "master", M) }),
-        step({ id: ids.slaveStage, host: S, summary: `stage Redis ${r.version} under ${r.managedRoot} (slave)`, action: stage(r, "slave", S) }),
+        step({ id: ids.masterStage, host: M, summary: `stage Redis ${r.version} under ${r.managedRoot} (master)`, action: stage(r, "master", M), triggers: [layout, install] }),
+        step({ id: ids.slaveStage, host: S, summary: `stage Redis ${r.version} under ${r.managedRoot} (slave)`, action: stage(r, "slave", S), triggers: [layout, install] }),
         step({
             id: ids.slaveOut,
             host: S,
             summary: "stop the legacy slave and its keepalived; rename the legacy paths to _bak",
             action: slaveOut(r),
+            triggers: [layout],
             after: [ids.masterStage, ids.slaveStage],
         }),
         step({
@@ -49,6 +54,7 @@ export function planRedisHa(name: string, r: ResolvedRedisHa): Plan {
             host: M,
             summary: "switch window: pause writes, SAVE, stop legacy, rename to _bak, start managed, VIP; then prove the data equal",
             action: masterSwitch(r),
+            triggers: [layout],
             after: [ids.slaveOut],
         }),
         step({
@@ -56,6 +62,7 @@ export function planRedisHa(name: string, r: ResolvedRedisHa): Plan {
             host: S,
             summary: "start the managed slave, wait until in sync, start keepalived",
             action: slaveIn(r),
+            triggers: [layout],
             after: [ids.masterSwitch],
         }),
     ];
