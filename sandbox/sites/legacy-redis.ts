@@ -154,6 +154,11 @@ export const legacyRedis: Site = {
         } else {
             // Already laid out: a test or a migration may have changed it since, so only start
             // what is stopped and report, never fail or rewrite.
+            const legacyCli = await ctx.exec(master, `test -x ${L.cliBin}`);
+            if (legacyCli.code !== 0) {
+                progress(`legacy-redis: ${L.cliBin} is gone on ${master} (migrated, or half way): left as it is`);
+                return { datasetKeys: keys, datasetSeed: seed };
+            }
             try {
                 for (const service of BOOT_SERVICES) {
                     for (const host of [master, slave]) await startService(ctx, host, service);
