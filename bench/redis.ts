@@ -4,6 +4,7 @@
  * Prints, as its last line, JSON with downtime_ms, lost_writes and total_s for each.
  */
 import type { Stack } from "@pulumi/pulumi/automation";
+import * as sandbox from "../sandbox";
 import { freshLegacyRedis, hasResources, redisPassword, siteStack } from "../tools/redis-site";
 import { startWriter, verifyWrites } from "./writer";
 
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
     if (keys !== undefined && !(Number.isInteger(keys) && keys > 0)) throw new Error(`--keys: expected a positive whole number, got ${rest[keysAt + 1]}`);
 
     console.log("bench: laying out a fresh legacy Redis pair in the sandbox");
+    await sandbox.up({ hosts: 2, site: "legacy-redis" });
     const stack: Stack = await siteStack("bench");
     if (await hasResources(stack)) await stack.destroy();
     const inventory = await freshLegacyRedis(keys);

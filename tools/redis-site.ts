@@ -7,6 +7,7 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../sandbox";
+import { settingsFromEnv, statePaths } from "../sandbox/config";
 import { localStack, projectRoot } from "./engine";
 
 /** The sandbox site's config, as committed. */
@@ -17,15 +18,26 @@ export function sandboxConfig(): Record<string, unknown> {
 
 /**
  * A stack of the site program. `sandbox` uses the committed config; any other name gets a copy
- * of it (in an ignored `stacks/Pulumi.<name>.yaml`), so tests and benchmarks keep their own state.
+ * of it (in an ignored `stacks/Pulumi.<name>.yaml`) pointed at the running sandbox, which may
+ * live elsewhere (`SANDBOX_DIR`, `SANDBOX_SUBNET`), so tests and benchmarks keep their own state.
  */
 export async function siteStack(name: string): Promise<Stack> {
     const stack = await localStack(projectRoot, name);
     if (name !== "sandbox") {
-        const config = Object.fromEntries(
-            Object.entries(sandboxConfig()).map(([k, v]) => [k, { value: typeof v === "string" ? v : JSON.stringify(v) }]),
+        const s = settingsFromEnv();
+        const inventory = sandbox.inventory();
+        const config: Record<string, unknown> = { ...sandboxConfig(), "middleware:inventoryFile": statePaths(s).inventoryFile };
+        const redis = config["middleware:redis"] as Record<string, unknown> | undefined;
+        if (redis && inventory.redis && inventory.vip) {
+            config["middleware:redis"] = {
+                ...redis,
+                passwordFile: inventory.redis.passwordFile,
+                vip: { ...(redis.vip as object), address: inventory.vip.address, prefix: inventory.vip.prefixLength },
+            };
+        }
+        await stack.setAllConfig(
+            Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: typeof v === "string" ? v : JSON.stringify(v) }])),
         );
-        await stack.setAllConfig(config);
     }
     return stack;
 }
