@@ -69,6 +69,7 @@ export function materialize(plan: Plan, hosts: ReadonlyMap<string, HostArgs>, pa
                 action: s.action,
                 stdin: s.stdin,
                 triggers: s.triggers ? [...s.triggers] : undefined,
+                redoWhenStdinChanges: s.redoWhenStdinChanges,
                 timeoutSeconds: s.timeoutSeconds,
                 dialAttempts: DEFAULT_DIAL_ATTEMPTS,
             },

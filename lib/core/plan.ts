@@ -36,6 +36,8 @@ export interface PlannedStep {
     readonly stdin?: pulumi.Input<string>;
     /** What the step's outcome depends on; a change redoes it. @default - never redone */
     readonly triggers?: readonly pulumi.Input<unknown>[];
+    /** Redo the step when its stdin changes (config files on stdin). @default - false */
+    readonly redoWhenStdinChanges?: boolean;
     /** @default - `inverse-first` */
     readonly replace?: ReplaceOrder;
     /** @default - 600 seconds */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { Reversible } from "./actions/reversible";
 import { connectionOf, HostArgs } from "./host";
@@ -42,10 +43,21 @@ export interface StepArgs {
      * @default - the step is never redone
      */
     readonly triggers?: pulumi.Input<unknown>[];
+    /**
+     * Redo the step when its stdin changes, as for a config file whose content arrives on
+     * stdin. The stdin's SHA-256 joins the triggers, as a secret.
+     * @default - false: a changed stdin is recorded without running anything (a step that only
+     * reads a password from it must not be redone when the password is rotated)
+     */
+    readonly redoWhenStdinChanges?: boolean;
     /** @default - 600 seconds ({@link DEFAULT_STEP_TIMEOUT_SECONDS}) */
     readonly timeoutSeconds?: number;
     /** @default - 5 attempts ({@link DEFAULT_DIAL_ATTEMPTS}) */
     readonly dialAttempts?: number;
+}
+
+function stdinDigest(stdin: pulumi.Input<string> | undefined): pulumi.Output<string> {
+    return pulumi.secret(pulumi.output(stdin ?? "").apply((text) => createHash("sha256").update(text).digest("hex")));
 }
 
 type StepInputs = { [K in keyof StepState]: pulumi.Input<StepState[K]> | undefined };
@@ -73,7 +85,7 @@ export class Step extends pulumi.dynamic.Resource {
             create: script("forward", args.action.forward),
             delete: args.action.inverse ? script("inverse", args.action.inverse) : undefined,
             stdin: args.stdin,
-            triggers: args.triggers,
+            triggers: args.redoWhenStdinChanges ? [...(args.triggers ?? []), stdinDigest(args.stdin)] : args.triggers,
             timeoutSeconds: args.timeoutSeconds ?? DEFAULT_STEP_TIMEOUT_SECONDS,
             dialAttempts: args.dialAttempts ?? DEFAULT_DIAL_ATTEMPTS,
             stdout: undefined,

@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import { NAME_PREFIX } from "../../sandbox/config";
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
@@ -233,11 +234,11 @@ describe("sandbox (real namespaces, sshd, Redis, keepalived)", function () {
     });
 
     it("down leaves no namespace, bridge, mount or process behind", async () => {
-        const pids = (await run("ip", ["netns", "pids", "sbx-h1"])).stdout.split(/\s+/).filter(Boolean);
+        const pids = (await run("ip", ["netns", "pids", `${NAME_PREFIX}h1`])).stdout.split(/\s+/).filter(Boolean);
         assert.ok(pids.length > 0);
         await down();
-        assert.doesNotMatch((await run("ip", ["netns", "list"])).stdout, /sbx-/);
-        assert.doesNotMatch((await run("ip", ["-br", "link"])).stdout, /sbx-/);
+        assert.ok(!(await run("ip", ["netns", "list"])).stdout.includes(NAME_PREFIX), "no namespace of the sandbox remains");
+        assert.ok(!(await run("ip", ["-br", "link"])).stdout.includes(NAME_PREFIX), "no link of the sandbox remains");
         assert.doesNotMatch(fs.readFileSync("/proc/self/mountinfo", "utf8"), /pulumi-middleware-sandbox|sandbox-h\d-app/);
         for (const pid of pids) assert.ok(!fs.existsSync(`/proc/${pid}`), `pid ${pid} still runs`);
         assert.strictEqual(await status(), undefined);

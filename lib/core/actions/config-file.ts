@@ -89,12 +89,19 @@ ${raw(note(`wrote ${file}`))}
     case "$(cat ${raw(saved)})" in
         present)
             [ -f ${raw(original)} ] || ${raw(fail(`saved original of ${file} is missing`))}
+            # Unchanged (a forward that failed before writing): nothing to copy, which also
+            # works on a full disk.
+            if [ -f ${file} ] && cmp -s ${raw(original)} ${file} &&
+                [ "$(stat -c %a:%u:%g ${raw(original)})" = "$(stat -c %a:%u:%g ${file})" ]; then
+                ${raw(note(`${file} is as it was`))}
+            else
             mw_tmp=$(mktemp ${`${file}.mw-XXXXXX`})
             cp -p -- ${raw(original)} "$mw_tmp" && mv -f -- "$mw_tmp" ${file} || {
                 rm -f -- "$mw_tmp"
                 ${raw(fail(`could not restore ${file}`))}
             }
             ${raw(note(`restored the original ${file}`))}
+            fi
             ;;
         absent)
             rm -f -- ${file}

@@ -79,10 +79,10 @@ export function waitFor(args: WaitForArgs): Reversible {
     const waitedFor = what.join(" and ");
     const needBash = args.port === undefined ? "" : `command -v bash >/dev/null 2>&1 || ${fail("bash is needed on this host for the TCP probe")}\n`;
 
-    const forward = sh`${raw(needBash)}mw_deadline=$(( $(date +%s) + ${raw(String(args.timeoutSeconds))} ))
+    const forward = sh`${raw(needBash)}mw_deadline=$(( $(date +%s%N) / 1000000 + ${raw(String(Math.round(args.timeoutSeconds * 1000)))} ))
 while :; do
     if ${raw(tests.join(" && "))}; then break; fi
-    if [ "$(date +%s)" -ge "$mw_deadline" ]; then
+    if [ "$(( $(date +%s%N) / 1000000 ))" -ge "$mw_deadline" ]; then
         ${raw(fail(`gave up after ${args.timeoutSeconds} s waiting for ${waitedFor}`))}
     fi
     sleep ${args.intervalSeconds}

@@ -91,6 +91,25 @@ describe("materialize", function () {
         );
     });
 
+    it("redoes a step whose stdin changed only when it asks for it, with the stdin's digest kept secret", async function () {
+        const planWith = (content: string, redo: boolean): Plan => ({
+            component: "site",
+            steps: [{ id: "conf", host: "h1", summary: "conf", action: { forward: ": w", inverse: ": r" }, stdin: pulumi.secret(content), redoWhenStdinChanges: redo }],
+        });
+        const SECRET_SIG = "4dabf18193072939515e22adb298388d"; // how the engine marks a secret value
+        const triggersOf = async (p: Plan) => {
+            const t = (await build(p)).find((x) => x.name === "site-h1-conf")!.inputs.triggers as { [SECRET_SIG]?: string; value?: string[] } | undefined;
+            if (t === undefined) return undefined;
+            assert.ok(t[SECRET_SIG], "the triggers holding the stdin digest must be secret");
+            return t.value;
+        };
+        const [a, b] = [await triggersOf(planWith("port 1\n", true)), await triggersOf(planWith("port 2\n", true))];
+        assert.equal(a!.length, 1);
+        assert.match(a![0], /^[0-9a-f]{64}$/);
+        assert.notEqual(a![0], b![0]);
+        assert.equal(await triggersOf(planWith("port 1\n", false)), undefined);
+    });
+
     it("marks the connection secret: it holds the private key", async function () {
         assert.equal(await pulumi.isSecret(connectionOf(host("h1", "10.0.0.1"))), true);
     });
