@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HostArgs } from "../lib/core/host";
 import { Problems } from "../lib/core/validate";
 import type { RedisVipArgs } from "../lib/redis/args";
+import type { Inventory } from "../sandbox/inventory";
 
 /** One host as written in `middleware:hosts`. */
 export interface HostConfig {
@@ -44,10 +45,6 @@ export interface Site {
     readonly redis?: RedisConfig & { readonly password: pulumi.Output<string> };
 }
 
-interface SandboxInventory {
-    readonly hosts: readonly { name: string; address: string; port: number; user: string; privateKeyPath: string; hostPublicKey: string }[];
-}
-
 function readHosts(config: pulumi.Config, p: Problems): HostConfig[] {
     const inventoryFile = config.get("inventoryFile");
     if (inventoryFile) {
@@ -55,7 +52,7 @@ function readHosts(config: pulumi.Config, p: Problems): HostConfig[] {
             p.add("middleware:inventoryFile", "must name an existing inventory file (npm run sandbox -- inventory)", inventoryFile);
             return [];
         }
-        const inventory = JSON.parse(fs.readFileSync(inventoryFile, "utf8")) as SandboxInventory;
+        const inventory = JSON.parse(fs.readFileSync(inventoryFile, "utf8")) as Inventory;
         return inventory.hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.user, hostKey: h.hostPublicKey, privateKeyFile: h.privateKeyPath }));
     }
     const hosts = config.getObject<HostConfig[]>("hosts");

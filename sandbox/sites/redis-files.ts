@@ -1,7 +1,10 @@
+import { sysvInitScript } from "../../lib/core/init-script";
+
 /*
  * The files of the legacy Redis pair exactly as the runbook found them: hand-installed under
  * /app/soft, SysV scripts in /etc/init.d, one redis.conf and one keepalived.conf per host.
- * The version in the directory name is the runbook's label; the binaries are Debian's.
+ * The version in the directory name is the runbook's label; the binaries are Debian's. The init
+ * scripts are plain SysV scripts of the same shape the library writes for managed daemons.
  */
 
 /** Where the legacy layout puts things (the runbook's paths). */
@@ -80,76 +83,12 @@ export function renderRedisConf(c: RedisHostConfig): string {
 /** /etc/init.d/redis: start/stop/status/restart around the pid file. */
 export function renderRedisInit(): string {
     const L = LEGACY_REDIS;
-    return `#!/bin/sh
-### BEGIN INIT INFO
-# Provides:          redis
-# Required-Start:    $network $remote_fs
-# Required-Stop:     $network $remote_fs
-# Default-Start:     2 3 4 5
-# Default-Stop:      0 1 6
-# Short-Description: Redis 5.0.5 (installed by hand)
-### END INIT INFO
-EXEC=${L.serverBin}
-CONF=${L.config}
-PIDFILE=${L.pidFile}
-
-is_running() {
-    [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
-}
-
-case "$1" in
-    start)
-        if is_running; then
-            echo "redis is already running (pid $(cat "$PIDFILE"))"
-            exit 0
-        fi
-        rm -f "$PIDFILE"
-        echo "Starting redis ..."
-        "$EXEC" "$CONF" || exit 1
-        i=0
-        while ! is_running; do
-            i=$((i + 1))
-            if [ "$i" -gt 100 ]; then echo "redis did not start, see ${L.logDir}" >&2; exit 1; fi
-            sleep 0.1
-        done
-        echo "redis started (pid $(cat "$PIDFILE"))"
-        ;;
-    stop)
-        if ! is_running; then
-            echo "redis is not running"
-            rm -f "$PIDFILE"
-            exit 0
-        fi
-        PID=$(cat "$PIDFILE")
-        echo "Stopping redis ..."
-        kill -TERM "$PID"
-        i=0
-        while kill -0 "$PID" 2>/dev/null; do
-            i=$((i + 1))
-            if [ "$i" -gt 600 ]; then echo "redis (pid $PID) did not stop" >&2; exit 1; fi
-            sleep 0.1
-        done
-        rm -f "$PIDFILE"
-        echo "redis stopped"
-        ;;
-    status)
-        if is_running; then
-            echo "redis is running (pid $(cat "$PIDFILE"))"
-            exit 0
-        fi
-        echo "redis is not running"
-        exit 3
-        ;;
-    restart)
-        "$0" stop && "$0" start
-        ;;
-    *)
-        echo "Usage: $0 {start|stop|status|restart}" >&2
-        exit 2
-        ;;
-esac
-exit 0
-`;
+    return sysvInitScript({
+        service: "redis",
+        description: "Redis 5.0.5 (installed by hand)",
+        start: `        ${L.serverBin} ${L.config} || exit 1`,
+        pidFile: L.pidFile,
+    });
 }
 
 /** /etc/keepalived/keepalived.conf: one VRRP instance carrying the VIP, tracking Redis. */
@@ -205,78 +144,13 @@ ${L.cliBin} -h 127.0.0.1 -p ${L.port} ping 2>/dev/null | grep -q PONG
 /** /etc/init.d/keepalived: runs keepalived in the foreground mode, detached, logging to /var/log. */
 export function renderKeepalivedInit(): string {
     const L = LEGACY_REDIS;
-    return `#!/bin/sh
-### BEGIN INIT INFO
-# Provides:          keepalived
-# Required-Start:    $network $remote_fs redis
-# Required-Stop:     $network $remote_fs
-# Default-Start:     2 3 4 5
-# Default-Stop:      0 1 6
-# Short-Description: keepalived (installed by hand)
-### END INIT INFO
-DAEMON=${L.keepalivedBin}
-CONF=${L.keepalivedConfig}
-PIDFILE=${L.keepalivedPidFile}
-LOG=/var/log/keepalived.log
-
-is_running() {
-    [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
-}
-
-case "$1" in
-    start)
-        if is_running; then
-            echo "keepalived is already running (pid $(cat "$PIDFILE"))"
-            exit 0
-        fi
-        rm -f "$PIDFILE"
-        echo "Starting keepalived ..."
-        # No syslog on this host: keep keepalived in the foreground, logging to a file.
-        setsid "$DAEMON" --dont-fork --log-console --log-detail -f "$CONF" -p "$PIDFILE" \\
-            -r /var/run/keepalived_vrrp.pid -c /var/run/keepalived_checkers.pid \\
-            >>"$LOG" 2>&1 </dev/null &
-        i=0
-        while ! is_running; do
-            i=$((i + 1))
-            if [ "$i" -gt 100 ]; then echo "keepalived did not start, see $LOG" >&2; exit 1; fi
-            sleep 0.1
-        done
-        echo "keepalived started (pid $(cat "$PIDFILE"))"
-        ;;
-    stop)
-        if ! is_running; then
-            echo "keepalived is not running"
-            rm -f "$PIDFILE"
-            exit 0
-        fi
-        PID=$(cat "$PIDFILE")
-        echo "Stopping keepalived ..."
-        kill -TERM "$PID"
-        i=0
-        while kill -0 "$PID" 2>/dev/null; do
-            i=$((i + 1))
-            if [ "$i" -gt 300 ]; then echo "keepalived (pid $PID) did not stop" >&2; exit 1; fi
-            sleep 0.1
-        done
-        rm -f "$PIDFILE"
-        echo "keepalived stopped"
-        ;;
-    status)
-        if is_running; then
-            echo "keepalived is running (pid $(cat "$PIDFILE"))"
-            exit 0
-        fi
-        echo "keepalived is not running"
-        exit 3
-        ;;
-    restart)
-        "$0" stop && "$0" start
-        ;;
-    *)
-        echo "Usage: $0 {start|stop|status|restart}" >&2
-        exit 2
-        ;;
-esac
-exit 0
-`;
+    // No syslog on this host: keepalived stays in the foreground, logging to a file.
+    return sysvInitScript({
+        service: "keepalived",
+        description: "keepalived (installed by hand)",
+        start: `        setsid ${L.keepalivedBin} --dont-fork --log-console --log-detail -f ${L.keepalivedConfig} -p ${L.keepalivedPidFile} \\
+            -r /var/run/keepalived_vrrp.pid -c /var/run/keepalived_checkers.pid >>/var/log/keepalived.log 2>&1 </dev/null &`,
+        pidFile: L.keepalivedPidFile,
+        stopTimeoutSeconds: 30,
+    });
 }
