@@ -4,11 +4,7 @@
  *
  * 1. slave out (slave host): stop the legacy keepalived and redis, rename the legacy paths to `_bak`.
  *    The master keeps serving and keeps the VIP.
- * 2. master switch (master host), the only window clients notice: pause writes, record the
- *    data digest, SAVE, stop the legacy services, rename the legacy paths, link the RDB into the
- *    managed data dir (a hard link: the backup stays intact), start the managed redis, prove the
- *    digest equal, start keepalived and wait for the VIP. One script, so the window lasts only
- *    as long as the work in it.
+ * 2. master switch (master host), the only window clients notice (see ./master-switch).
  * 3. slave in (slave host): start the managed redis as a replica, wait until it is in sync,
  *    start keepalived.
  *
