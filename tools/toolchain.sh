@@ -44,7 +44,7 @@ fi
 
 mkdir -p "$cache/toolchain"
 exec 9>"$cache/toolchain/.lock"
-log "waiting for other toolchain builds to finish" && flock 9
+flock -n 9 || { log "waiting for another toolchain build to finish"; flock 9; }
 if warm; then echo "$bin"; exit 0; fi
 
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
@@ -68,14 +68,17 @@ build() {
   printf 'module toolchain/%s\n\ngo %s\n\nrequire (\n%s\n)\n\n%s\n' "$name" "$goversion" "$requires" "$replaces" >"$dir/go.mod"
   printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" >"$dir/tools.go"
   log "$name: resolving modules"
-  (cd "$dir" && go mod tidy) 2>&1 | sed 's/^/[toolchain]   /' >&2
+  (cd "$dir" && go mod tidy) 2>&1 | awk -v what="$name" '
+    /^go: downloading/ { n++; if (n % 50 == 0) { printf "[toolchain] %s: %d modules downloaded\n", what, n > "/dev/stderr"; fflush() } next }
+    { print "[toolchain]   " $0 > "/dev/stderr" }'
+  [ -s "$dir/go.sum" ] || die "$name: resolving modules failed (see output above)"
   log "$name: compiling $pkg"
   (cd "$dir" && go build -v -ldflags "-s -w $ldflags" -o "$bin.tmp/$name" "$pkg") 2>&1 | progress "$name"
   [ -x "$bin.tmp/$name" ] || die "$name: build failed (see output above)"
 }
 
 start=$(date +%s)
-log "building Pulumi v$version into $bin (a cold build takes 15-25 minutes on 2 cores)"
+log "building Pulumi v$version into $bin (a cold build takes about 7 minutes on 2 cores)"
 
 cli_go=$(go mod download -json "github.com/pulumi/pulumi/pkg/v3@v$version" | node -e \
   'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const m=require("fs").readFileSync(JSON.parse(s).GoMod,"utf8").match(/^go (\S+)/m);console.log(m?m[1]:"1.22")})')
