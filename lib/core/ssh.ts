@@ -151,6 +151,8 @@ function execute(client: Client, command: string, opts: SshRunOptions, where: st
             const stderr: Buffer[] = [];
             let code: number | undefined;
             const timer = setTimeout(() => {
+                // The script traps TERM and journals it; closing the channel alone could leave it running.
+                channel.signal("TERM");
                 channel.close();
                 reject(new Error(`the command on ${where} did not finish within ${opts.timeoutSeconds} s and was stopped`));
             }, opts.timeoutSeconds * 1000);
