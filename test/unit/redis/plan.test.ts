@@ -118,6 +118,16 @@ describe("RedisHa plan", function () {
         }
     });
 
+    it("redoes a step only when what it depends on changes: never the pre-checks, the stages on a new version", function () {
+        const other = planRedisHa("redis", resolveRedisHa("redis", args({ version: "7.2.4" })));
+        const changed = plan.steps.filter((s) => JSON.stringify(s.triggers) !== JSON.stringify(other.steps.find((o) => o.id === s.id)!.triggers)).map((s) => s.id);
+        assert.deepEqual(changed, [S.masterStage, S.slaveStage]);
+        assert.equal(byId.get(S.masterPrecheck)!.triggers, undefined);
+        assert.equal(byId.get(S.slavePrecheck)!.triggers, undefined);
+        const moved = planRedisHa("redis", resolveRedisHa("redis", args({ vip: { address: "10.0.0.101" } })));
+        assert.ok(moved.steps.filter((s) => s.kind !== "check").every((s) => JSON.stringify(s.triggers) !== JSON.stringify(byId.get(s.id)!.triggers)));
+    });
+
     it("never puts the password into a script; every step gets it on stdin as a secret", async function () {
         for (const s of plan.steps) {
             assert.ok(!s.action.forward.includes(PASSWORD) && !s.action.inverse.includes(PASSWORD), `${s.id} script holds the password`);
