@@ -1,8 +1,15 @@
 import * as fs from "fs";
 import { progress } from "./progress";
-import { must, run, sleep } from "./run";
+import { must, run, sleep, waitFor } from "./run";
+import { ensureMiddlewareJars } from "./sites/kafka-jars";
 
-/** Debian packages the sandbox installs when missing. */
+/**
+ * Debian packages the sandbox installs when missing. `postgresql` brings PostgreSQL 15
+ * (`/usr/lib/postgresql/15/bin`); its postinst creates a cluster `15/main` in the root
+ * namespace's /etc/postgresql and /var/lib/postgresql (each host has its own, empty, copies of
+ * those dirs) and asks invoke-rc.d to start it, which the policy-rc.d below refuses.
+ * The JRE runs Kafka and ZooKeeper from the jars Maven fetches (see ensureMiddlewareJars).
+ */
 export const PACKAGES: readonly string[] = [
     "openssh-server",
     "openssh-client",
@@ -14,10 +21,13 @@ export const PACKAGES: readonly string[] = [
     "procps",
     "tini",
     "util-linux",
+    "postgresql",
+    "openjdk-17-jre-headless",
+    "maven",
 ];
 
 /** Daemons whose packages would start them in the root namespace on install. */
-const PACKAGE_DAEMONS = new Set(["sshd", "redis-server", "keepalived", "nginx"]);
+const PACKAGE_DAEMONS = new Set(["sshd", "redis-server", "keepalived", "nginx", "postgres"]);
 
 const POLICY_RC_D = "/usr/sbin/policy-rc.d";
 
@@ -41,11 +51,21 @@ export async function missingPackages(): Promise<string[]> {
 }
 
 /**
+ * Installs what the sandbox needs: missing Debian packages (see {@link installPackages}), then
+ * the Kafka and ZooKeeper jars from Maven Central into the cache outside the repository,
+ * published for every host (see ensureMiddlewareJars). Does nothing when all is there.
+ */
+export async function ensurePackages(): Promise<void> {
+    await installPackages();
+    await ensureMiddlewareJars();
+}
+
+/**
  * Installs missing packages with `apt-get`, keeping their daemons from starting in the root
  * namespace: a policy-rc.d that denies starts while installing, and any such daemon that
  * appears anyway is stopped by pid.
  */
-export async function ensurePackages(): Promise<void> {
+export async function installPackages(): Promise<void> {
     const missing = await missingPackages();
     if (missing.length === 0) return;
     progress(`installing ${missing.join(" ")} (apt-get; this takes a minute)`);
@@ -79,7 +99,8 @@ export async function requireTools(): Promise<void> {
     }
 }
 
-function rootDaemonPids(): Set<number> {
+/** Root-namespace processes named in {@link PACKAGE_DAEMONS}. */
+export function rootDaemonPids(): Set<number> {
     const rootNet = fs.readlinkSync("/proc/self/ns/net");
     const pids = new Set<number>();
     for (const entry of fs.readdirSync("/proc")) {
@@ -94,11 +115,40 @@ function rootDaemonPids(): Set<number> {
     return pids;
 }
 
-async function stopNewDaemons(before: Set<number>): Promise<void> {
-    const started = [...rootDaemonPids()].filter((p) => !before.has(p));
+/** State and parent of a process from /proc/PID/stat, undefined once it is gone. */
+function procStat(pid: number): { state: string; ppid: number } | undefined {
+    try {
+        // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return { state, ppid: Number(ppid) };
+    } catch {
+        return undefined;
+    }
+}
+
+/** Running, not a zombie waiting for its parent to reap it. */
+function alive(pid: number): boolean {
+    const st = procStat(pid);
+    return st !== undefined && st.state !== "Z";
+}
+
+/**
+ * Stops, by pid, the package daemons that were not running before: only the top process of
+ * each (e.g. the postmaster or nginx master, not their workers), which takes its children down.
+ */
+export async function stopNewDaemons(before: Set<number>): Promise<void> {
+    const all = rootDaemonPids();
+    const started = [...all].filter((p) => !before.has(p) && !all.has(procStat(p)?.ppid ?? 0));
     for (const pid of started) {
         progress(`stopping daemon pid ${pid} that a package started in the root namespace`);
         await must("kill", ["-TERM", String(pid)]).catch(() => undefined);
     }
-    if (started.length) await sleep(500);
+    if (started.length === 0) return;
+    if (await waitFor(async () => !started.some(alive), 10000, 100)) return;
+    for (const pid of started.filter(alive)) {
+        progress(`daemon pid ${pid} ignored SIGTERM for 10 s: SIGKILL`);
+        await must("kill", ["-KILL", String(pid)]).catch(() => undefined);
+    }
+    await sleep(500);
 }
