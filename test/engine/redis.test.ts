@@ -143,8 +143,11 @@ async function dropStack(): Promise<void> {
     const name = stackName;
     await stack.workspace.removeStack(name, { force: true }).catch(() => undefined);
     fs.rmSync(path.join(projectRoot, "stacks", `Pulumi.${name}.yaml`), { force: true });
-    // removeStack leaves the last checkpoint's backups behind.
-    for (const suffix of [".json.bak", ".json.bak.attrs"]) fs.rmSync(checkpointPath(PROJECT, name).replace(/\.json$/, suffix), { force: true });
+    // removeStack leaves the last checkpoint's backups, the update history and the backups of each update behind.
+    const checkpoint = checkpointPath(PROJECT, name);
+    for (const suffix of [".json.bak", ".json.bak.attrs"]) fs.rmSync(checkpoint.replace(/\.json$/, suffix), { force: true });
+    const backend = path.dirname(path.dirname(path.dirname(checkpoint)));
+    for (const dir of ["history", "backups"]) fs.rmSync(path.join(backend, dir, PROJECT, name), { recursive: true, force: true });
     stack = undefined;
 }
 
