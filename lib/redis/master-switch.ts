@@ -117,7 +117,10 @@ mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
 if [ -L ${l.redisInit} ] && ${raw(redis.status)} >/dev/null 2>&1; then
 ${raw(freeze(m.cli, file("keys.rollback")))}
 fi
+# A switch that failed before the renames left the legacy init scripts in place: no links to take away.
+if [ -L ${l.redisInit} ] || [ -L ${l.keepalivedInit} ]; then
 ${raw(links.inverse)}
+fi
 ${raw(b.inverse)}
 if [ -e ${file("switched")} ] && [ -e ${file("keys.rollback")} ]; then
     [ -e ${setAside} ] || mv ${legacyRdb} ${setAside}

@@ -32,7 +32,10 @@ printf '%s\\n' "$mw_repl" | grep -q ${`^slave[0-9]*:ip=${peer},`} || mw_problem 
 mw_has_vip || mw_problem ${`this master does not hold the VIP ${r.vip.address} on ${r.vip.interface}`}
 mw_ver=$(mw_info_field redis_version "$(mw_rcli "$L" INFO server)")
 case $mw_ver in [0-5].*|6.[01].*) mw_problem "legacy redis $mw_ver cannot pause writes only (CLIENT PAUSE WRITE needs 6.2 or newer)";; esac
-mw_digest "$L" >/dev/null || mw_problem 'DEBUG DIGEST is refused: set enable-debug-command local on the legacy master'
+# DEBUG DIGEST-VALUE of an absent key proves DEBUG is allowed in O(1); a full DEBUG DIGEST
+# would block the live master for a second per 200,000 keys.
+mw_probe=$(mw_rcli "$L" DEBUG DIGEST-VALUE middleware:absent-probe-key 2>&1) || mw_probe="ERR $mw_probe"
+case $mw_probe in *ERR*) mw_problem "DEBUG is refused ($mw_probe): set enable-debug-command local on the legacy master";; esac
 mw_rdb_kb=$(du -k ${`${l.dataDir}/${l.rdbFile}`} 2>/dev/null | cut -f1) || mw_rdb_kb=0
 mw_probe=${r.managedRoot}
 while [ ! -d "$mw_probe" ]; do mw_probe=$(dirname "$mw_probe"); done
