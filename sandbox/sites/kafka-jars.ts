@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { HOST_OWN_DIRS } from "../config";
+import { withPidLock } from "../lock";
 import { progress } from "../progress";
 
 /** The runbook's Kafka and ZooKeeper install dirs (labels of the versions it found). */
@@ -184,11 +185,11 @@ export async function ensureMiddlewareJars(opts: MiddlewareJarsOptions = {}): Pr
     if (manifest && isPublished(layout.dir, manifest)) return layout;
 
     fs.mkdirSync(layout.cacheKeyDir, { recursive: true });
-    await withCacheLock(path.join(path.dirname(layout.cacheKeyDir), ".lock"), async () => {
+    await withPidLock(path.join(path.dirname(layout.cacheKeyDir), ".lock"), async () => {
         manifest = cacheWarm();
         if (!manifest) manifest = await fetchJars(layout, pom, pomHash);
         if (!isPublished(layout.dir, manifest)) publish(layout, manifest);
-    });
+    }, { timeoutMs: 25 * 60 * 1000, waiting: "jars: waiting for the process filling the jar cache" });
     return middlewareJars(opts);
 }
 
@@ -311,42 +312,4 @@ function runMaven(args: readonly string[], cwd: string, logFile: string): Promis
             resolve({ code: code ?? (signal === "SIGKILL" ? 137 : 128), downloads, errors, tail });
         });
     });
-}
-
-/** Runs `fn` holding a pid lock file; a lock whose pid is gone is taken over. */
-async function withCacheLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 25 * 60 * 1000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let told = false;
-    for (;;) {
-        try {
-            fs.writeFileSync(file, `${process.pid}\n`, { flag: "wx" });
-            break;
-        } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        }
-        let text: string;
-        try {
-            text = fs.readFileSync(file, "utf8").trim();
-        } catch {
-            continue; // released meanwhile
-        }
-        const pid = Number(text);
-        if (text === "") {
-            await new Promise((r) => setTimeout(r, 100)); // created, pid not written yet
-            continue;
-        }
-        if (!(pid > 0 && fs.existsSync(`/proc/${pid}`))) {
-            fs.rmSync(file, { force: true });
-            continue;
-        }
-        if (Date.now() > deadline) throw new Error(`another process (pid ${pid}) holds ${file}`);
-        if (!told) progress(`jars: waiting for pid ${pid}, which is filling the jar cache`);
-        told = true;
-        await new Promise((r) => setTimeout(r, 500));
-    }
-    try {
-        return await fn();
-    } finally {
-        fs.rmSync(file, { force: true });
-    }
 }
