@@ -47,6 +47,15 @@ export const HOST_OWN_DIRS: readonly string[] = [
     "/var/log",
 ];
 
+/**
+ * The directory among `/app`, `/run` and {@link HOST_OWN_DIRS} that `dir` lies in or contains,
+ * if any: there each host has its own copy, so what the root namespace puts there is not what
+ * the hosts see. Shared software is published elsewhere (e.g. under /opt).
+ */
+export function hostOwnDirOf(dir: string): string | undefined {
+    return ["/app", "/run", ...HOST_OWN_DIRS].find((d) => dir === d || dir.startsWith(d + "/") || d.startsWith(dir + "/"));
+}
+
 /** Resolved settings for one sandbox, from the environment. */
 export interface SandboxSettings {
     readonly stateDir: string;

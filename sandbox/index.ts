@@ -18,6 +18,15 @@ export { status, formatStatus, HostStatus, SandboxStatus } from "./status";
 export { Inventory, InventoryHost, InventoryRedis, InventoryVip } from "./inventory";
 export { DatasetOptions } from "./sites/site";
 export { SITES } from "./sites";
+export {
+    DEBIAN_REDIS_VERSION,
+    REDIS_PUBLISH_ROOT,
+    RedisServerBuild,
+    redisBinDir,
+    redisVersions,
+    SANDBOX_REDIS_VERSIONS,
+    SandboxRedisVersion,
+} from "./sites/redis-versions";
 export { setQuiet } from "./progress";
 export { DEFAULT_STATE_DIR, DEFAULT_SUBNET } from "./config";
 export { ExecOptions } from "./host-process";

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import { progress } from "./progress";
 import { must, run, sleep, waitFor } from "./run";
 import { ensureMiddlewareJars } from "./sites/kafka-jars";
+import { ensureRedisVersions } from "./sites/redis-versions";
 
 /**
  * Debian packages the sandbox installs when missing. `postgresql` brings PostgreSQL 15
@@ -52,12 +53,15 @@ export async function missingPackages(): Promise<string[]> {
 
 /**
  * Installs what the sandbox needs: missing Debian packages (see {@link installPackages}), then
- * the Kafka and ZooKeeper jars from Maven Central into the cache outside the repository,
- * published for every host (see ensureMiddlewareJars). Does nothing when all is there.
+ * the Kafka and ZooKeeper jars and the Redis 6.2 servers from Maven Central into the cache
+ * outside the repository, published for every host (see ensureMiddlewareJars and
+ * ensureRedisVersions; the Redis builds are linux-amd64 only). Does nothing when all is there.
  */
 export async function ensurePackages(): Promise<void> {
     await installPackages();
     await ensureMiddlewareJars();
+    if (process.arch === "x64") await ensureRedisVersions();
+    else progress(`redis: no Redis 6.2 builds for ${process.arch}; only Debian's Redis is available`);
 }
 
 /**

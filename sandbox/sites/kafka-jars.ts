@@ -1,11 +1,11 @@
-import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { HOST_OWN_DIRS } from "../config";
+import { hostOwnDirOf } from "../config";
 import { withPidLock } from "../lock";
 import { progress } from "../progress";
+import { mavenErrors, runMaven } from "./maven";
 
 /** The runbook's Kafka and ZooKeeper install dirs (labels of the versions it found). */
 export const LEGACY_KAFKA = {
@@ -169,7 +169,7 @@ const sha256 = (s: string) => crypto.createHash("sha256").update(s).digest("hex"
 export async function ensureMiddlewareJars(opts: MiddlewareJarsOptions = {}): Promise<MiddlewareJars> {
     const layout = middlewareJars(opts);
     const publishRoot = path.dirname(layout.dir);
-    const hostOwn = ["/app", "/run", ...HOST_OWN_DIRS].find((d) => publishRoot === d || publishRoot.startsWith(d + "/") || d.startsWith(publishRoot + "/"));
+    const hostOwn = hostOwnDirOf(publishRoot);
     if (hostOwn) throw new Error(`cannot publish jars under ${publishRoot}: each host has its own ${hostOwn}`);
     const pom = pomXml(layout.kafkaVersion, layout.zookeeperVersion);
     const pomHash = sha256(pom);
@@ -210,11 +210,10 @@ async function fetchJars(layout: MiddlewareJars, pom: string, pomHash: string): 
         `${DEPENDENCY_PLUGIN}:copy-dependencies`, `${DEPENDENCY_PLUGIN}:list`,
         "-DincludeScope=runtime", `-DoutputDirectory=${tmpLib}`, `-DoutputFile=${resolvedFile}`,
     ];
-    const r = await runMaven(args, layout.cacheKeyDir, logFile);
+    const r = await runMaven(args, layout.cacheKeyDir, logFile, { label: "jars", what: "the Kafka/ZooKeeper jars" });
     if (r.code !== 0) {
         fs.rmSync(tmpLib, { recursive: true, force: true });
-        const errors = r.errors.length ? r.errors.slice(0, 3).join("\n  ") : r.tail.join("\n  ");
-        throw new Error(`Maven could not resolve the ${what} (mvn exit ${r.code}):\n  ${errors}\n` +
+        throw new Error(`Maven could not resolve the ${what} (mvn exit ${r.code}):\n  ${mavenErrors(r)}\n` +
             `pom: ${pomFile}\nfull log: ${logFile}`);
     }
     const jars = fs.existsSync(tmpLib) ? fs.readdirSync(tmpLib).filter((f) => f.endsWith(".jar")) : [];
@@ -254,62 +253,4 @@ function publish(layout: MiddlewareJars, manifest: string): void {
     fs.rmSync(layout.dir, { recursive: true, force: true });
     fs.renameSync(tmp, layout.dir);
     progress(`jars: published on every host at ${layout.dir}`);
-}
-
-interface MavenRun {
-    readonly code: number;
-    readonly downloads: number;
-    /** `[ERROR]` lines, without the prefix and Maven's help pointers. */
-    readonly errors: string[];
-    readonly tail: string[];
-}
-
-/** Runs mvn, logging to `logFile`, with a progress line every 10 s. */
-function runMaven(args: readonly string[], cwd: string, logFile: string): Promise<MavenRun> {
-    return new Promise((resolve, reject) => {
-        const log = fs.openSync(logFile, "w");
-        fs.writeSync(log, `$ mvn ${args.join(" ")}\n`);
-        const child = spawn("mvn", args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-        let downloads = 0;
-        let bytes = 0;
-        let partial = "";
-        const errors: string[] = [];
-        const tail: string[] = [];
-        const onData = (b: Buffer) => {
-            fs.writeSync(log, b);
-            const lines = (partial + b.toString("utf8")).split("\n");
-            partial = lines.pop() ?? "";
-            for (const line of lines) {
-                tail.push(line);
-                if (tail.length > 10) tail.shift();
-                const d = /^\[INFO\] Downloaded from [^:]+: \S+ \(([\d.]+) (B|kB|MB)/.exec(line);
-                if (d) {
-                    downloads++;
-                    bytes += Number(d[1]) * ({ B: 1, kB: 1e3, MB: 1e6 } as Record<string, number>)[d[2]];
-                }
-                const e = /^\[ERROR\] (.*\S)/.exec(line);
-                if (e && !/^(To see the full|Re-run Maven|For more information|\[Help \d\]|-> \[Help)/.test(e[1])) {
-                    errors.push(e[1].replace(/ -> \[Help \d+\]$/, ""));
-                }
-            }
-        };
-        child.stdout.on("data", onData);
-        child.stderr.on("data", onData);
-        const timer = setInterval(() => progress(`jars: mvn running, ${downloads} files (${(bytes / 1e6).toFixed(1)} MB) downloaded so far`), 10000);
-        const limit = setTimeout(() => child.kill("SIGKILL"), 20 * 60 * 1000);
-        child.on("error", (e: NodeJS.ErrnoException) => {
-            clearInterval(timer);
-            clearTimeout(limit);
-            fs.closeSync(log);
-            reject(e.code === "ENOENT"
-                ? new Error("cannot fetch the Kafka/ZooKeeper jars: mvn is not on PATH (Debian package maven)")
-                : e);
-        });
-        child.on("close", (code, signal) => {
-            clearInterval(timer);
-            clearTimeout(limit);
-            fs.closeSync(log);
-            resolve({ code: code ?? (signal === "SIGKILL" ? 137 : 128), downloads, errors, tail });
-        });
-    });
 }
