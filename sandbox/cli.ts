@@ -2,10 +2,12 @@ import * as fs from "fs";
 import { down, exec, fault, formatStatus, inventory, status, up } from "./index";
 import { parseFaultKind } from "./faults";
 import { SITES } from "./sites";
+import { DEBIAN_REDIS_VERSION, redisVersions } from "./sites/redis-versions";
 
 const USAGE = `usage: npm run sandbox -- COMMAND
-  up [--hosts N] [--site NAME] [--keys N] [--seed N] [--authorize FILE.pub]
-                      create the hosts (and lay out a site), or bring them back to working order
+  up [--hosts N] [--site NAME] [--keys N] [--seed N] [--redis-version V] [--authorize FILE.pub]
+                      create the hosts (and lay out a site), or bring them back to working order;
+                      --redis-version: legacy-redis on ${redisVersions().join(", ")} (default ${DEBIAN_REDIS_VERSION}, Debian's)
   down [--purge]      remove everything the sandbox made (--purge: its keys too)
   status [--json]     hosts, links, disks, services, VIP holder
   inventory           JSON for stacks and tests: hosts, keys, VIP, site facts
@@ -46,13 +48,14 @@ async function main(argv: string[]): Promise<number> {
     const [command, ...rest] = argv;
     switch (command) {
         case "up": {
-            const { opts } = parseOptions(rest, ["hosts", "site", "keys", "seed", "authorize"]);
+            const { opts } = parseOptions(rest, ["hosts", "site", "keys", "seed", "redis-version", "authorize"]);
             const started = Date.now();
             const inv = await up({
                 hosts: wholeNumber("hosts", opts.hosts),
                 site: opts.site,
                 keys: opts.authorize ? [fs.readFileSync(opts.authorize, "utf8")] : undefined,
                 dataset: { keys: wholeNumber("keys", opts.keys), seed: wholeNumber("seed", opts.seed) },
+                redisVersion: opts["redis-version"],
             });
             process.stderr.write(`sandbox: up in ${((Date.now() - started) / 1000).toFixed(1)}s: ${inv.hosts.map((h) => `${h.name}=${h.address}`).join(" ")}\n`);
             return 0;

@@ -25,6 +25,10 @@ export interface InventoryVip {
 
 /** The legacy Redis pair as laid out by `--site legacy-redis`. */
 export interface InventoryRedis {
+    /** The Redis version the pair runs, as its `redis-server --version` reports it, e.g. "7.0.15". */
+    readonly version: string;
+    /** Where its binaries were copied from: `/usr/bin` (Debian's) or `/opt/middleware-redis/<version>/bin`. */
+    readonly binariesFrom: string;
     readonly port: number;
     readonly master: string;
     readonly slave: string;

@@ -11,6 +11,8 @@ import { ensurePackages, requireRoot, requireTools } from "./prerequisites";
 import { progress } from "./progress";
 import { readRecord, writeRecord } from "./record";
 import { siteByName } from "./sites";
+import { LEGACY_REDIS_SITE } from "./sites/legacy-redis";
+import { redisBinDir } from "./sites/redis-versions";
 import { writeSshdConfig } from "./sshd";
 import { DatasetOptions, SiteContext } from "./sites/site";
 
@@ -24,11 +26,18 @@ export interface UpOptions {
     readonly keys?: readonly string[];
     /** Size and seed of the site's data set. @default - the site's default size, seed 1 */
     readonly dataset?: DatasetOptions;
+    /**
+     * Redis version of the legacy-redis site: "7.0.15" (Debian's) or one of
+     * `SANDBOX_REDIS_VERSIONS` ("6.2.7", "6.2.11"). A site that runs another version is not
+     * changed: `up` fails naming both, run `down` first.
+     * @default - the version the site already runs, else Debian's
+     */
+    readonly redisVersion?: string;
 }
 
 /** A site context bound to the running sandbox. */
-export function siteContext(s: SandboxSettings, hosts: readonly string[], dataset: DatasetOptions = {}): SiteContext {
-    return { settings: s, hosts, dataset, exec: (h, cmd, o) => execOnHost(s, h, cmd, o) };
+export function siteContext(s: SandboxSettings, hosts: readonly string[], dataset: DatasetOptions = {}, redisVersion?: string): SiteContext {
+    return { settings: s, hosts, dataset, redisVersion, exec: (h, cmd, o) => execOnHost(s, h, cmd, o) };
 }
 
 /**
@@ -56,6 +65,10 @@ async function upLocked(s: SandboxSettings, opts: UpOptions): Promise<Inventory>
         await checkSubnetFree(s);
     }
     if (site && count < site.minHosts) throw new Error(`site ${site.name} needs at least ${site.minHosts} hosts, got ${count}`);
+    if (opts.redisVersion !== undefined) {
+        if (site?.name !== LEGACY_REDIS_SITE) throw new Error(`a Redis version applies to site ${LEGACY_REDIS_SITE}, not to ${site ? `site ${site.name}` : "bare hosts"}`);
+        redisBinDir(opts.redisVersion); // throws for a version the sandbox does not offer
+    }
     await requireTools();
     await ensurePackages();
 
@@ -79,7 +92,7 @@ async function upLocked(s: SandboxSettings, opts: UpOptions): Promise<Inventory>
 
     let inv = baseInventory(s, hosts, site?.name ?? "bare");
     if (site) {
-        const ctx = siteContext(s, hosts, opts.dataset);
+        const ctx = siteContext(s, hosts, opts.dataset, opts.redisVersion);
         const facts = await site.layOut(ctx, previous?.siteFacts);
         writeRecord(s, { subnet: s.subnet, hosts, site: site.name, siteFacts: facts });
         inv = { ...inv, ...site.inventory(ctx, facts) };

@@ -15,9 +15,12 @@ import {
     renderRedisConf,
     renderRedisInit,
 } from "./redis-files";
+import { DEBIAN_REDIS_BIN_DIR, DEBIAN_REDIS_VERSION, redisBinDir, redisServerVersion } from "./redis-versions";
 import { Site, SiteContext } from "./site";
 
-const SITE = "legacy-redis";
+/** The site's name, as `up --site` takes it. */
+export const LEGACY_REDIS_SITE = "legacy-redis";
+const SITE = LEGACY_REDIS_SITE;
 const BOOT_SERVICES = ["redis", "keepalived"];
 
 /** The file holding the pair's password (mode 0600), made once per sandbox. */
@@ -48,12 +51,12 @@ function copyBinary(s: SandboxSettings, host: string, from: string, hostPath: st
     fs.chmodSync(file, 0o755);
 }
 
-/** Writes one host's hand-installed layout; skipped when the host already carries the site. */
-function layOutHost(s: SandboxSettings, c: RedisHostConfig): void {
+/** Writes one host's hand-installed layout from `binDir`; skipped when the host already carries the site. */
+function layOutHost(s: SandboxSettings, c: RedisHostConfig, binDir: string): void {
     const hp = hostPaths(s, c.host);
     if (fs.existsSync(hp.siteMarker)) return;
-    copyBinary(s, c.host, "/usr/bin/redis-server", L.serverBin);
-    copyBinary(s, c.host, "/usr/bin/redis-cli", L.cliBin);
+    copyBinary(s, c.host, path.join(binDir, "redis-server"), L.serverBin);
+    copyBinary(s, c.host, path.join(binDir, "redis-cli"), L.cliBin);
     copyBinary(s, c.host, "/usr/sbin/keepalived", L.keepalivedBin);
     fs.mkdirSync(hostFileOnRoot(s, c.host, L.dataDir), { recursive: true, mode: 0o755 });
     fs.mkdirSync(hostFileOnRoot(s, c.host, L.logDir), { recursive: true, mode: 0o755 });
@@ -114,9 +117,41 @@ async function waitForVip(ctx: SiteContext, host: string): Promise<void> {
     if (!ok) throw new Error(`${host} did not take the VIP ${vip}; see /var/log/keepalived.log on ${host}`);
 }
 
+/** The Redis version of a laid-out site and where its binaries came from. */
+interface SiteRedis {
+    readonly redisVersion: string;
+    readonly redisBinDir: string;
+}
+
+/**
+ * Which Redis the site runs: the one it already runs (a record from before versions were
+ * recorded means Debian's), else the requested one, else Debian's as its binary reports it.
+ * A request for another version than the running one fails: the data set and the runbook's
+ * paths belong to the running pair.
+ */
+async function chooseRedis(requested: string | undefined, previous: Record<string, unknown> | undefined): Promise<SiteRedis> {
+    if (previous !== undefined) {
+        const running: SiteRedis = {
+            redisVersion: (previous.redisVersion as string | undefined) ?? DEBIAN_REDIS_VERSION,
+            redisBinDir: (previous.redisBinDir as string | undefined) ?? DEBIAN_REDIS_BIN_DIR,
+        };
+        if (requested !== undefined && requested !== running.redisVersion) {
+            throw new Error(`the site runs Redis ${running.redisVersion}, not ${requested}; to lay it out on Redis ${requested}, run down first`);
+        }
+        return running;
+    }
+    const binDir = redisBinDir(requested ?? DEBIAN_REDIS_VERSION);
+    const reported = await redisServerVersion(path.join(binDir, "redis-server"));
+    if (requested !== undefined && reported !== requested) {
+        throw new Error(`${binDir}/redis-server reports Redis ${reported}, not ${requested}`);
+    }
+    return { redisVersion: reported, redisBinDir: binDir };
+}
+
 /**
  * The Redis master/slave pair with keepalived as the runbook found it: master on h1, slave on
- * h2, password-protected, the VIP on the master, and a reproducible data set replicated.
+ * h2, password-protected, the VIP on the master, and a reproducible data set replicated. The
+ * binaries are Debian's, or those of `redisVersion` (see redis-versions.ts).
  */
 export const legacyRedis: Site = {
     name: SITE,
@@ -125,13 +160,15 @@ export const legacyRedis: Site = {
     async layOut(ctx, previous) {
         const s = ctx.settings;
         const [master, slave] = ctx.hosts;
-        const password = ensurePassword(s);
         const loaded = previous?.datasetKeys as number | undefined;
+        const redis = await chooseRedis(ctx.redisVersion, loaded === undefined ? undefined : previous);
+        const password = ensurePassword(s);
         const keys = ctx.dataset.keys ?? loaded ?? DEFAULT_DATASET_KEYS;
         const seed = ctx.dataset.seed ?? (previous?.datasetSeed as number | undefined) ?? DEFAULT_DATASET_SEED;
         if (loaded !== undefined && (keys !== loaded || seed !== previous?.datasetSeed)) {
             throw new Error(`the site holds a data set of ${loaded} keys (seed ${previous?.datasetSeed}); to load another, run down first`);
         }
+        const facts = { datasetKeys: keys, datasetSeed: seed, ...redis };
         for (const [host, role] of [[master, "master"], [slave, "slave"]] as const) {
             layOutHost(s, {
                 host,
@@ -140,7 +177,8 @@ export const legacyRedis: Site = {
                 password,
                 vip: vipAddress(s),
                 interface: HOST_INTERFACE,
-            });
+                redisVersion: redis.redisVersion,
+            }, redis.redisBinDir);
         }
         if (loaded === undefined) {
             for (const service of BOOT_SERVICES) {
@@ -157,7 +195,7 @@ export const legacyRedis: Site = {
             const legacyCli = await ctx.exec(master, `test -x ${L.cliBin}`);
             if (legacyCli.code !== 0) {
                 progress(`legacy-redis: ${L.cliBin} is gone on ${master} (migrated, or half way): left as it is`);
-                return { datasetKeys: keys, datasetSeed: seed };
+                return facts;
             }
             try {
                 for (const service of BOOT_SERVICES) {
@@ -167,11 +205,11 @@ export const legacyRedis: Site = {
                 await waitForVip(ctx, master);
             } catch (e) {
                 progress(`warning: legacy-redis is not as laid out: ${(e as Error).message}`);
-                return { datasetKeys: keys, datasetSeed: seed };
+                return facts;
             }
         }
-        progress(`legacy-redis: master ${master}, slave ${slave} in sync (${keys} keys), VIP ${vipAddress(s)} on ${master}`);
-        return { datasetKeys: keys, datasetSeed: seed };
+        progress(`legacy-redis: Redis ${redis.redisVersion}, master ${master}, slave ${slave} in sync (${keys} keys), VIP ${vipAddress(s)} on ${master}`);
+        return facts;
     },
 
     inventory(ctx, facts) {
@@ -179,6 +217,8 @@ export const legacyRedis: Site = {
         return {
             vip: { address: vipAddress(s), prefixLength: 24, interface: HOST_INTERFACE, virtualRouterId: L.virtualRouterId },
             redis: {
+                version: (facts.redisVersion as string | undefined) ?? DEBIAN_REDIS_VERSION,
+                binariesFrom: (facts.redisBinDir as string | undefined) ?? DEBIAN_REDIS_BIN_DIR,
                 port: L.port,
                 master: ctx.hosts[0],
                 slave: ctx.hosts[1],

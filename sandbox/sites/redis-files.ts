@@ -3,8 +3,9 @@ import { sysvInitScript } from "../../lib/core/init-script";
 /*
  * The files of the legacy Redis pair exactly as the runbook found them: hand-installed under
  * /app/soft, SysV scripts in /etc/init.d, one redis.conf and one keepalived.conf per host.
- * The version in the directory name is the runbook's label; the binaries are Debian's. The init
- * scripts are plain SysV scripts of the same shape the library writes for managed daemons.
+ * The version in the directory name is the runbook's label; the binaries are Debian's 7.0.15
+ * or, on request, one of the sandbox's 6.2 builds (see redis-versions.ts). The init scripts
+ * are plain SysV scripts of the same shape the library writes for managed daemons.
  */
 
 /** Where the legacy layout puts things (the runbook's paths). */
@@ -39,6 +40,18 @@ export interface RedisHostConfig {
     readonly password: string;
     readonly vip: string;
     readonly interface: string;
+    /** The version the binaries report (`x.y.z`); redis.conf holds only directives it knows. */
+    readonly redisVersion: string;
+}
+
+/**
+ * Whether Redis `version` knows the `enable-debug-command` directive (7.0 on). Earlier versions
+ * refuse to start on it, and allow DEBUG to every client anyway.
+ */
+export function knowsEnableDebugCommand(version: string): boolean {
+    const m = /^(\d+)\.\d+\.\d+$/.exec(version);
+    if (!m) throw new Error(`Redis version ${JSON.stringify(version)}: expected x.y.z`);
+    return Number(m[1]) >= 7;
 }
 
 /** /etc/redis/redis.conf for one side of the pair. */
@@ -46,6 +59,7 @@ export function renderRedisConf(c: RedisHostConfig): string {
     const L = LEGACY_REDIS;
     const lines = [
         `# Redis 5.0.5, installed by hand on ${c.host} (${c.role})`,
+        `# (sandbox: the binaries are Redis ${c.redisVersion})`,
         "bind 0.0.0.0",
         "protected-mode yes",
         `port ${L.port}`,
@@ -72,10 +86,10 @@ export function renderRedisConf(c: RedisHostConfig): string {
         "replica-read-only yes",
         "repl-diskless-sync no",
         "appendonly no",
-        // Redis 5.0.5 accepts DEBUG from anyone; the 7.x binaries standing in for it need this
-        // to behave the same for local connections.
-        "enable-debug-command local",
     ];
+    // Redis 5.0.5 accepts DEBUG from anyone, as 6.2 does; 7.x binaries standing in for it need
+    // this to behave the same for local connections.
+    if (knowsEnableDebugCommand(c.redisVersion)) lines.push("enable-debug-command local");
     if (c.role === "slave") lines.push(`replicaof ${c.masterAddress} ${L.port}`);
     return lines.join("\n") + "\n";
 }

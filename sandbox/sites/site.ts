@@ -16,6 +16,11 @@ export interface SiteContext {
     readonly settings: SandboxSettings;
     readonly hosts: readonly string[];
     readonly dataset: DatasetOptions;
+    /**
+     * Redis version a Redis site runs, as redis-versions.ts offers them (already validated).
+     * @default - the version the site already runs, else Debian's
+     */
+    readonly redisVersion?: string;
     /** Runs `sh -c cmd` on a host (in its namespaces). */
     exec(host: string, cmd: string, opts?: ExecOptions): Promise<RunResult>;
 }

@@ -1,7 +1,8 @@
 import * as assert from "assert";
 import { hostAddress, hostNames, settingsFromEnv, vipAddress } from "../../sandbox/config";
 import { datasetStream, keyCommands, prng } from "../../sandbox/sites/redis-dataset";
-import { renderKeepalivedConf, renderRedisConf } from "../../sandbox/sites/redis-files";
+import { knowsEnableDebugCommand, renderKeepalivedConf, renderRedisConf } from "../../sandbox/sites/redis-files";
+import { redisBinDir, redisVersions, reportedRedisVersion, SANDBOX_REDIS_VERSIONS } from "../../sandbox/sites/redis-versions";
 
 /* The sandbox's pure parts: settings, addresses, rendered configs, the data set. No hosts. */
 
@@ -43,7 +44,7 @@ describe("sandbox plan (pure)", () => {
     });
 
     it("renders the slave's redis.conf with replicaof and both passwords, the master's without replicaof", () => {
-        const base = { masterAddress: "10.0.0.11", password: "abc123", vip: "10.0.0.100", interface: "eth0" };
+        const base = { masterAddress: "10.0.0.11", password: "abc123", vip: "10.0.0.100", interface: "eth0", redisVersion: "7.0.15" };
         const slave = renderRedisConf({ ...base, host: "h2", role: "slave" });
         const master = renderRedisConf({ ...base, host: "h1", role: "master" });
         assert.match(slave, /^replicaof 10\.0\.0\.11 6379$/m);
@@ -58,5 +59,29 @@ describe("sandbox plan (pure)", () => {
         assert.match(kaMaster, /state MASTER[\s\S]*virtual_router_id 51[\s\S]*priority 150[\s\S]*10\.0\.0\.100\/24 dev eth0/);
         assert.match(kaSlave, /state BACKUP[\s\S]*priority 100/);
         assert.doesNotMatch(kaMaster + kaSlave, /abc123/, "the Redis password stays out of keepalived.conf");
+    });
+
+    it("writes enable-debug-command only for Redis 7.0 and later, which know it (6.2 refuses to start on it)", () => {
+        const base = { host: "h1", role: "master", masterAddress: "10.0.0.11", password: "abc123", vip: "10.0.0.100", interface: "eth0" } as const;
+        assert.match(renderRedisConf({ ...base, redisVersion: "7.0.15" }), /^enable-debug-command local$/m);
+        for (const v of ["6.2.7", "6.2.11"]) {
+            const conf = renderRedisConf({ ...base, redisVersion: v });
+            assert.doesNotMatch(conf, /enable-debug-command/);
+            assert.match(conf, new RegExp(`^# \\(sandbox: the binaries are Redis ${v.replace(/\./g, "\\.")}\\)$`, "m"));
+        }
+        assert.deepStrictEqual(["6.2.14", "7.0.0", "7.2.4", "10.0.1"].map(knowsEnableDebugCommand), [false, true, true, true]);
+        assert.throws(() => knowsEnableDebugCommand("7.0"), /Redis version "7.0": expected x.y.z/);
+    });
+
+    it("offers Debian's Redis at /usr/bin and the 6.2 builds under /opt/middleware-redis, nothing else", () => {
+        assert.deepStrictEqual(redisVersions(), ["7.0.15", "6.2.7", "6.2.11"]);
+        assert.strictEqual(redisBinDir("7.0.15"), "/usr/bin");
+        assert.strictEqual(redisBinDir("6.2.7"), "/opt/middleware-redis/6.2.7/bin");
+        assert.strictEqual(redisBinDir("6.2.11", "/x"), "/x/6.2.11/bin");
+        assert.throws(() => redisBinDir("6.2.6"), /Redis "6.2.6" is not in the sandbox; it offers 7.0.15 \(Debian's\) and 6.2.7, 6.2.11/);
+        assert.throws(() => redisBinDir("__proto__"), /not in the sandbox/);
+        for (const b of Object.values(SANDBOX_REDIS_VERSIONS)) assert.match(b.sha256, /^[0-9a-f]{64}$/);
+        assert.strictEqual(reportedRedisVersion("Redis server v=6.2.11 sha=00000000:0 malloc=jemalloc-5.1.0 bits=64 build=f5b1f28871c566b4"), "6.2.11");
+        assert.strictEqual(reportedRedisVersion("redis-cli 7.0.15"), undefined);
     });
 });
