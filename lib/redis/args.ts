@@ -79,10 +79,18 @@ export interface RedisHaArgs {
     readonly password: pulumi.Input<string>;
     /**
      * Version of the managed install, as `redis-server --version` reports it (`v=<version>`);
-     * the install step checks the binaries against it.
+     * the install step checks the binaries against it. Changing it on a migrated pair is a
+     * rolling upgrade (or downgrade): the slave restarts on the new version first, then the
+     * master, with the VIP and the writes on the slave meanwhile; the old version is removed
+     * once both run the new one. A version that cannot read the pair's data (a downgrade
+     * across RDB formats) is refused before anything restarts.
      */
     readonly version: string;
-    /** @default - Debian's binaries under /usr/bin and /usr/sbin */
+    /**
+     * Where the hosts take the binaries of `version`. Changing it (same version) restarts the
+     * pair onto the new binaries the same rolling way.
+     * @default - Debian's binaries under /usr/bin and /usr/sbin
+     */
     readonly source?: RedisInstallSource;
     /** @default - the runbook's paths (see {@link RedisLegacyLayout}) */
     readonly legacy?: RedisLegacyLayout;

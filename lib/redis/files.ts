@@ -9,10 +9,15 @@ import { sysvInitScript } from "../core/init-script";
 import { sh } from "../core/shell";
 import type { ResolvedRedisHa } from "./args";
 
-/** The paths of the managed instance on one host. */
+/**
+ * The paths of the managed instance on one host. The binaries are reached through the
+ * `current` link (`current -> versions/<version>`), so nothing but the install steps names a
+ * version: an upgrade moves the link and restarts, and every script keeps working.
+ */
 export interface ManagedPaths {
     readonly root: string;
-    readonly versionDir: string;
+    /** The link to the version that runs. */
+    readonly current: string;
     readonly server: string;
     readonly cli: string;
     readonly keepalived: string;
@@ -27,14 +32,14 @@ export interface ManagedPaths {
     readonly runDir: string;
 }
 
-/** The managed paths under `root` for `version`. */
-export function managedPaths(root: string, version: string): ManagedPaths {
-    const versionDir = `${root}/versions/${version}`;
+/** The managed paths under `root`. */
+export function managedPaths(root: string): ManagedPaths {
+    const current = `${root}/current`;
     return {
         root,
-        versionDir,
-        server: `${versionDir}/bin/redis-server`,
-        cli: `${versionDir}/bin/redis-cli`,
+        current,
+        server: `${current}/bin/redis-server`,
+        cli: `${current}/bin/redis-cli`,
         keepalived: `${root}/keepalived/sbin/keepalived`,
         config: `${root}/conf/redis.conf`,
         authConfig: `${root}/conf/auth.conf`,
@@ -48,13 +53,44 @@ export function managedPaths(root: string, version: string): ManagedPaths {
     };
 }
 
+/** Where one installed version lives. */
+export interface VersionPaths {
+    readonly version: string;
+    readonly dir: string;
+    /** What `current` points to when this version runs (relative, so the root may move). */
+    readonly link: string;
+    readonly server: string;
+    readonly cli: string;
+    /** The directives that depend on the version, included by redis.conf through `current`. */
+    readonly config: string;
+}
+
+/** The paths of `version` under `root`. */
+export function versionPaths(root: string, version: string): VersionPaths {
+    const link = `versions/${version}`;
+    const dir = `${root}/${link}`;
+    return { version, dir, link, server: `${dir}/bin/redis-server`, cli: `${dir}/bin/redis-cli`, config: `${dir}/version.conf` };
+}
+
+/**
+ * version.conf: directives only some versions know. `enable-debug-command` exists from 7.0 on
+ * (DEBUG DIGEST proves the data equal across a switch); 6.x allows DEBUG anyway and refuses to
+ * start on a directive it does not know.
+ */
+export function versionConf(version: string): string {
+    const major = Number(/^(\d+)\./.exec(version)?.[1] ?? 0);
+    const lines = [`# Managed by pulumi-middleware: directives of Redis ${version}`];
+    if (major >= 7) lines.push("enable-debug-command local");
+    return lines.join("\n") + "\n";
+}
+
 /** Which side of the pair a host is. */
 export type Role = "master" | "slave";
 
 /** redis.conf of the managed instance. */
 export function redisConf(r: ResolvedRedisHa, role: Role, m: ManagedPaths): string {
     const lines = [
-        `# Managed by pulumi-middleware: Redis ${r.version}, ${role}`,
+        `# Managed by pulumi-middleware: Redis ${role}`,
         "bind 0.0.0.0",
         "protected-mode yes",
         `port ${r.port}`,
@@ -68,8 +104,7 @@ export function redisConf(r: ResolvedRedisHa, role: Role, m: ManagedPaths): stri
         "save 60 10000",
         "appendonly no",
         "replica-read-only yes",
-        // DEBUG DIGEST proves the data equal across a switch; local connections only.
-        "enable-debug-command local",
+        `include ${m.current}/version.conf`,
         `include ${m.authConfig}`,
     ];
     if (role === "slave") lines.push(`replicaof ${r.master.address} ${r.port}`);
@@ -125,7 +160,7 @@ printf 'AUTH "%s"\\nPING\\n' "$pw" | ${m.cli} -h 127.0.0.1 -p ${r.port} 2>/dev/n
 export function redisInit(r: ResolvedRedisHa, m: ManagedPaths): string {
     return sysvInitScript({
         service: r.legacy.redisService,
-        description: `Redis ${r.version} (managed by pulumi-middleware)`,
+        description: "Redis (managed by pulumi-middleware)",
         start: sh`        ${m.server} ${m.config} || exit 1`,
         pidFile: `${m.runDir}/redis.pid`,
     });

@@ -9,6 +9,7 @@ import type { Plan, PlannedStep } from "../core/plan";
 import type { ResolvedRedisHa } from "./args";
 import { precheck } from "./prechecks";
 import { stage } from "./stage";
+import { install } from "./install";
 import { masterSwitch } from "./master-switch";
 import { removeBackups, slaveIn, slaveOut } from "./switch";
 
@@ -18,6 +19,8 @@ export const REDIS_STEPS = {
     slavePrecheck: "slave-precheck",
     masterStage: "master-stage",
     slaveStage: "slave-stage",
+    slaveInstall: "slave-install",
+    masterInstall: "master-install",
     slaveOut: "slave-out",
     masterSwitch: "master-switch",
     slaveIn: "slave-in",
@@ -33,21 +36,40 @@ export function planRedisHa(name: string, r: ResolvedRedisHa): Plan {
     const password = pulumi.secret(pulumi.output(r.password).apply((p) => `${p}\n`));
     const step = (s: Omit<PlannedStep, "stdin" | "protect">): PlannedStep => ({ ...s, stdin: password, protect: r.finalize });
     // What the outcome of a step depends on. A change redoes the step; pre-checks are never
-    // redone (they describe the legacy site, which a completed migration has renamed).
+    // redone (they describe the legacy site, which a completed migration has renamed). A new
+    // version or install source redoes only the install steps, new version first.
     const layout = JSON.stringify({ port: r.port, vip: r.vip, legacy: r.legacy, managedRoot: r.managedRoot });
-    const install = JSON.stringify({ version: r.version, source: r.source });
+    const binaries = JSON.stringify({ version: r.version, source: r.source });
     const steps: PlannedStep[] = [
         step({ id: ids.masterPrecheck, host: M, kind: "check", summary: "legacy layout, password, master role, VIP, room for the data", action: precheck(r, "master") }),
         step({ id: ids.slavePrecheck, host: S, kind: "check", summary: "legacy layout, password, slave role and replication link", action: precheck(r, "slave") }),
-        step({ id: ids.masterStage, host: M, summary: `stage Redis ${r.version} under ${r.managedRoot} (master)`, action: stage(r, "master", M), triggers: [layout, install] }),
-        step({ id: ids.slaveStage, host: S, summary: `stage Redis ${r.version} under ${r.managedRoot} (slave)`, action: stage(r, "slave", S), triggers: [layout, install] }),
+        step({ id: ids.masterStage, host: M, summary: `stage configs, keepalived and init scripts under ${r.managedRoot} (master)`, action: stage(r, "master", M), triggers: [layout] }),
+        step({ id: ids.slaveStage, host: S, summary: `stage configs, keepalived and init scripts under ${r.managedRoot} (slave)`, action: stage(r, "slave", S), triggers: [layout] }),
+        step({
+            id: ids.slaveInstall,
+            host: S,
+            summary: `install Redis ${r.version}; once serving, restart the slave on it`,
+            action: install(r, "slave"),
+            triggers: [layout, binaries],
+            replace: "forward-first",
+            after: [ids.slaveStage],
+        }),
+        step({
+            id: ids.masterInstall,
+            host: M,
+            summary: `install Redis ${r.version}; once serving, restart the master on it with the VIP on the slave meanwhile`,
+            action: install(r, "master"),
+            triggers: [layout, binaries],
+            replace: "forward-first",
+            after: [ids.masterStage, ids.slaveInstall],
+        }),
         step({
             id: ids.slaveOut,
             host: S,
             summary: "stop the legacy slave and its keepalived; rename the legacy paths to _bak",
             action: slaveOut(r),
             triggers: [layout],
-            after: [ids.masterStage, ids.slaveStage],
+            after: [ids.masterInstall, ids.slaveInstall],
         }),
         step({
             id: ids.masterSwitch,

@@ -22,9 +22,8 @@ export function legacyBackupPaths(r: ResolvedRedisHa): string[] {
 /** The pre-check of one host: fails with every problem it found listed. */
 export function precheck(r: ResolvedRedisHa, role: Role): Reversible {
     const l = r.legacy;
-    const m = managedPaths(r.managedRoot, r.version);
+    const m = managedPaths(r.managedRoot);
     const peer = role === "master" ? r.slave.address : r.master.address;
-    const versionLine = `v=${r.version} `;
     const roleCheck =
         role === "master"
             ? sh`[ "$(mw_info_field role "$mw_repl")" = master ] || mw_problem "legacy redis is not a master (INFO replication: role=$(mw_info_field role "$mw_repl"))"
@@ -55,13 +54,7 @@ for p in ${legacyBackupPaths(r)} ${l.cli}; do
     [ -e "$p" ] || mw_problem "legacy path $p is missing"
     [ ! -e "$p"_bak ] || mw_problem "$p"'_bak exists already: an earlier migration was not rolled back'
 done
-for b in ${[r.source.redisServer, r.source.redisCli, r.source.keepalived]}; do
-    [ -x "$b" ] || mw_problem "install source $b is missing or not executable"
-done
-if [ -x ${r.source.redisServer} ]; then
-    ${r.source.redisServer} --version | grep -q -F ${versionLine} ||
-        mw_problem "install source ${r.source.redisServer} is not Redis ${r.version}: $(${r.source.redisServer} --version)"
-fi
+[ -x ${r.source.keepalived} ] || mw_problem ${`install source ${r.source.keepalived} is missing or not executable`}
 if [ -e ${m.root} ] && [ ! -e ${`${m.root}/.managed-by-pulumi-middleware`} ]; then
     mw_problem ${`${m.root} exists and was not made by this library`}
 fi

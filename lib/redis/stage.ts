@@ -1,6 +1,8 @@
 /**
- * Staging: the managed instance is laid out beside the running legacy one (binaries, configs,
- * init scripts, the password file), so that the switch window only stops, renames and starts.
+ * Staging: the managed instance is laid out beside the running legacy one (configs, init
+ * scripts, keepalived, the password file), so that the switch window only stops, renames and
+ * starts. The Redis binaries are the install step's (./install), so that a version change
+ * touches nothing staged here.
  *
  * @module
  */
@@ -15,7 +17,7 @@ export const MANAGED_MARKER = ".managed-by-pulumi-middleware";
 
 /** Forward: lays out the managed instance. Inverse: removes the managed root this step made. */
 export function stage(r: ResolvedRedisHa, role: Role, host: string): Reversible {
-    const m = managedPaths(r.managedRoot, r.version);
+    const m = managedPaths(r.managedRoot);
     const marker = `${m.root}/${MANAGED_MARKER}`;
     const forward = sh`${raw(redisPreamble(r))}
 if [ -e ${m.root} ] && [ ! -e ${marker} ]; then
@@ -30,12 +32,9 @@ if [ ! -e ${m.root} ]; then
 fi
 mkdir -p ${m.root}
 : >${marker}
-mkdir -p ${[`${m.versionDir}/bin`, `${m.root}/keepalived/sbin`, `${m.root}/conf`, `${m.root}/init.d`, m.dataDir, m.logDir, m.runDir]}
+mkdir -p ${[`${m.root}/versions`, `${m.root}/keepalived/sbin`, `${m.root}/conf`, `${m.root}/init.d`, m.dataDir, m.logDir, m.runDir]}
 chmod 0700 ${m.dataDir}
-cp -f ${r.source.redisServer} ${m.server}
-cp -f ${r.source.redisCli} ${m.cli}
 cp -f ${r.source.keepalived} ${m.keepalived}
-${m.server} --version | grep -q -F ${`v=${r.version} `} || { echo ${`middleware: ${m.server} is not Redis ${r.version}`} >&2; exit 1; }
 ${raw(writeFile(m.config, redisConf(r, role, m), "0644"))}
 ${raw(writeFile(m.keepalivedConfig, keepalivedConf(r, role, host, m), "0644"))}
 ${raw(writeFile(m.check, checkScript(r, m), "0755"))}
@@ -43,7 +42,7 @@ ${raw(writeFile(m.redisInit, redisInit(r, m), "0755"))}
 ${raw(writeFile(m.keepalivedInit, keepalivedInit(r, m), "0755"))}
 (umask 077 && printf 'requirepass "%s"\\nmasterauth "%s"\\n' "$MW_PASSWORD" "$MW_PASSWORD" >${`${m.authConfig}.mw-tmp`})
 mv -f ${`${m.authConfig}.mw-tmp`} ${m.authConfig}
-echo ${`middleware: staged Redis ${r.version} under ${m.root} (${role})`}
+echo ${`middleware: staged the managed ${role} under ${m.root}`}
 `;
     const inverse = sh`if [ -e ${marker} ]; then
     mw_top=${m.root}

@@ -22,6 +22,7 @@ import type { ResolvedRedisHa } from "./args";
 import { managedPaths } from "./files";
 import { legacyBackupPaths } from "./prechecks";
 import { redisPreamble } from "./redis-sh";
+import { refuseUnlessReads } from "./rdb-format";
 
 /** Seconds a replica has to sync. */
 export const SYNC_TIMEOUT_SECONDS = 300;
@@ -33,10 +34,23 @@ export function backups(r: ResolvedRedisHa): Reversible {
 
 /** Links the managed init scripts where the legacy ones were, so `service redis` keeps working. */
 export function initLinks(r: ResolvedRedisHa): Reversible {
-    const m = managedPaths(r.managedRoot, r.version);
+    const m = managedPaths(r.managedRoot);
     return inSequence(
         linkPath({ path: r.legacy.redisInit, target: m.redisInit }),
         linkPath({ path: r.legacy.keepalivedInit, target: m.keepalivedInit }),
+    );
+}
+
+/**
+ * Fragment of the rollback: refuses (exit 1, nothing changed) when the legacy binary cannot
+ * read the RDB format the managed redis writes, as after an upgrade to a newer format; rolling
+ * back then would leave a legacy redis that cannot start.
+ */
+export function legacyReadsManagedData(r: ResolvedRedisHa): string {
+    return refuseUnlessReads(
+        `${r.legacy.installDir}_bak/bin/redis-server`,
+        managedPaths(r.managedRoot).server,
+        "the legacy redis cannot read the data the managed Redis writes: set the version back to one the legacy redis reads, then roll back; nothing was changed",
     );
 }
 
@@ -62,7 +76,7 @@ echo 'middleware: the legacy slave is in sync with the master'
 
 /** Step 3, on the slave host. */
 export function slaveIn(r: ResolvedRedisHa): Reversible {
-    const m = managedPaths(r.managedRoot, r.version);
+    const m = managedPaths(r.managedRoot);
     const redis = serviceCommands(r.legacy.redisService, r.serviceManager);
     const keepalived = serviceCommands(r.legacy.keepalivedService, r.serviceManager);
     const start: Reversible = {
@@ -72,7 +86,9 @@ mw_wait_synced ${m.cli} ${SYNC_TIMEOUT_SECONDS}
 ${raw(keepalived.start)}
 echo 'middleware: the managed slave is in sync and keepalived runs'
 `,
-        inverse: sh`if [ -L ${r.legacy.redisInit} ]; then
+        inverse: sh`${raw(redisPreamble(r))}
+if [ -L ${r.legacy.redisInit} ]; then
+${raw(legacyReadsManagedData(r))}
 ${raw(keepalived.stop)}
 ${raw(redis.stop)}
 fi

@@ -78,15 +78,17 @@ describe("RedisHa plan", function () {
     const plan = planRedisHa("redis", resolveRedisHa("redis", args()));
     const byId = new Map(plan.steps.map((s) => [s.id, s]));
 
-    it("checks both hosts before any change, then stages, then slave out, master switch, slave in", function () {
+    it("checks both hosts before any change, then stages, installs (slave first), slave out, master switch, slave in", function () {
         const order = inOrder(plan).map((s) => `${s.host}:${s.id}`);
         assert.deepEqual(order, [
-            "h1:master-precheck", "h2:slave-precheck", "h1:master-stage", "h2:slave-stage", "h2:slave-out", "h1:master-switch", "h2:slave-in",
+            "h1:master-precheck", "h2:slave-precheck", "h1:master-stage", "h2:slave-stage", "h2:slave-install", "h1:master-install",
+            "h2:slave-out", "h1:master-switch", "h2:slave-in",
         ]);
         for (const s of plan.steps.filter((x) => x.kind !== "check")) {
             assert.ok(s.after?.includes(S.masterPrecheck) && s.after?.includes(S.slavePrecheck), `${s.id} must wait on both pre-checks`);
         }
-        assert.deepEqual(byId.get(S.slaveOut)!.after!.slice(0, 2), [S.masterStage, S.slaveStage]);
+        assert.deepEqual(byId.get(S.slaveOut)!.after!.slice(0, 2), [S.masterInstall, S.slaveInstall]);
+        assert.ok(byId.get(S.masterInstall)!.after!.includes(S.slaveInstall), "the slave changes version first");
         assert.ok(byId.get(S.masterSwitch)!.after!.includes(S.slaveOut));
         assert.ok(byId.get(S.slaveIn)!.after!.includes(S.masterSwitch));
     });
@@ -105,7 +107,7 @@ describe("RedisHa plan", function () {
         const { forward, inverse } = byId.get(S.masterSwitch)!.action;
         for (const script of [forward, inverse]) {
             const at = (text: string) => {
-                const i = script.indexOf(text, script.indexOf("mw_mark()"));
+                const i = script.indexOf(text, script.indexOf(`mkdir -p "$MW_STEP_DIR" && chmod 0700`));
                 assert.ok(i > 0, `missing: ${text}`);
                 return i;
             };
@@ -118,10 +120,13 @@ describe("RedisHa plan", function () {
         }
     });
 
-    it("redoes a step only when what it depends on changes: never the pre-checks, the stages on a new version", function () {
+    it("redoes a step only when what it depends on changes: never the pre-checks, only the installs on a new version", function () {
         const other = planRedisHa("redis", resolveRedisHa("redis", args({ version: "7.2.4" })));
         const changed = plan.steps.filter((s) => JSON.stringify(s.triggers) !== JSON.stringify(other.steps.find((o) => o.id === s.id)!.triggers)).map((s) => s.id);
-        assert.deepEqual(changed, [S.masterStage, S.slaveStage]);
+        assert.deepEqual(changed, [S.slaveInstall, S.masterInstall]);
+        for (const id of [S.slaveInstall, S.masterInstall]) assert.equal(byId.get(id)!.replace, "forward-first", `${id}: the new version runs before the old one is removed`);
+        const sameScripts = plan.steps.filter((s) => other.steps.find((o) => o.id === s.id)!.action.forward === s.action.forward).map((s) => s.id);
+        assert.deepEqual(sameScripts, plan.steps.map((s) => s.id).filter((id) => id !== S.slaveInstall && id !== S.masterInstall), "no other script names the version");
         assert.equal(byId.get(S.masterPrecheck)!.triggers, undefined);
         assert.equal(byId.get(S.slavePrecheck)!.triggers, undefined);
         const moved = planRedisHa("redis", resolveRedisHa("redis", args({ vip: { address: "10.0.0.101" } })));
