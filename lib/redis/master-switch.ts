@@ -17,7 +17,7 @@ import { serviceCommands } from "../core/actions/service-state";
 import { raw, RawShell, sh } from "../core/shell";
 import type { ResolvedRedisHa } from "./args";
 import { managedPaths } from "./files";
-import { backups, initLinks } from "./switch";
+import { backups, initLinks, legacyReadsManagedData } from "./switch";
 import { redisPreamble, WRITE_PAUSE_MS } from "./redis-sh";
 import type { Reversible } from "../core/actions/reversible";
 
@@ -37,7 +37,7 @@ const file = (name: string) => raw(`"$MW_STEP_DIR/${name}"`);
 /** Step 2, on the master host: forward switches legacy -> managed, inverse managed -> legacy. */
 export function masterSwitch(r: ResolvedRedisHa): Reversible {
     const l = r.legacy;
-    const m = managedPaths(r.managedRoot, r.version);
+    const m = managedPaths(r.managedRoot);
     const redis = serviceCommands(l.redisService, r.serviceManager);
     const keepalived = serviceCommands(l.keepalivedService, r.serviceManager);
     const legacyRdb = `${l.dataDir}/${l.rdbFile}`;
@@ -47,32 +47,38 @@ export function masterSwitch(r: ResolvedRedisHa): Reversible {
     const links = initLinks(r);
 
     // Pauses writes on the server behind `cli`, records its key counts in `keys`, saves, and
-    // stops it. keepalived stops in the background: the VIP goes at once, the process takes a
-    // second to exit, which the rest of the window overlaps; the new keepalived may start
-    // before it exited (measured: no VIP flap when their pid files differ). `save ""` avoids a second save at
-    // shutdown; CONFIG SET does not touch the config file.
-    const freeze = (cli: string, keys: RawShell) => sh`mw_expect OK ${cli} CLIENT PAUSE ${WRITE_PAUSE_MS} WRITE
+    // stops it. `save ""` avoids a second save at shutdown; CONFIG SET does not touch the
+    // config file. With `stopKeepalived` (forward), keepalived stops in the background: the VIP
+    // goes at once, the process takes a second to exit, which the rest of the window overlaps;
+    // the new keepalived may start before it exited (measured: no VIP flap when their pid files
+    // differ). On the way back the managed keepalived keeps the VIP through the window instead
+    // (see legacyTakesVip).
+    const freeze = (cli: string, keys: RawShell, stopKeepalived: boolean) => sh`mw_expect OK ${cli} CLIENT PAUSE ${WRITE_PAUSE_MS} WRITE
 mw_mark 'writes paused'
 mw_keyspace ${cli} | tr '\\n' ';' >${keys}
 mw_expect OK ${cli} SAVE
 mw_expect OK ${cli} CONFIG SET save '""'
 mw_mark "saved: $(cat ${keys})"
-( ${raw(keepalived.stop)} ) >"$MW_STEP_DIR/keepalived-stop.log" 2>&1 &
-mw_keepalived_stop=$!
+${raw(stopKeepalived ? sh`( ${raw(keepalived.stop)} ) >"$MW_STEP_DIR/keepalived-stop.log" 2>&1 &
+mw_keepalived_stop=$!` : ":")}
 ${raw(redis.stop)}
 mw_mark 'redis stopped'`;
 
-    // Starts the server behind `cli`, checks its key counts against `keys`, unpauses, VIP.
+    // Starts the server behind `cli`, checks its key counts against `keys`, unpauses.
     const thaw = (cli: string, keys: RawShell) => sh`${raw(redis.start)}
 mw_wait_loaded ${cli} ${LOAD_TIMEOUT_SECONDS}
 mw_now=$(mw_keyspace ${cli} | tr '\\n' ';')
-if ! mw_same_keyspace "$(cat ${keys})" "$mw_now"; then
-    printf 'middleware: key counts differ after the switch\\n  before: %s\\n  after:  %s\\n' "$(cat ${keys})" "$mw_now" >&2
+# On the way back the VIP stays up: clients may write as soon as the server answers.
+mw_since=$(mw_info_field rdb_changes_since_last_save "$(mw_rcli ${cli} INFO persistence)")
+if ! mw_same_keyspace "$(cat ${keys})" "$mw_now" "\${mw_since:-0}"; then
+    printf 'middleware: key counts differ after the switch\\n  before: %s\\n  after:  %s (%s writes since the load)\\n' "$(cat ${keys})" "$mw_now" "\${mw_since:-0}" >&2
     exit 1
 fi
-mw_mark "started, key counts match: $mw_now"
-mw_rcli ${cli} CLIENT UNPAUSE >/dev/null
-${raw(keepalived.start)}
+mw_mark "started, key counts match: $mw_now ($mw_since writes since the load)"
+mw_rcli ${cli} CLIENT UNPAUSE >/dev/null`;
+
+    // The managed keepalived (priority 255) takes the VIP the moment it starts.
+    const managedTakesVip = sh`${raw(keepalived.start)}
 if ! mw_wait_vip ${VIP_FIRST_TRY_SECONDS} && [ -n "\${mw_keepalived_stop:-}" ]; then
     # Both keepalived share a pid file: the new one could not start before the old one exited.
     wait "$mw_keepalived_stop" || :
@@ -81,6 +87,26 @@ fi
 mw_wait_vip ${VIP_TIMEOUT_SECONDS}
 mw_mark 'VIP up'
 [ -z "\${mw_keepalived_stop:-}" ] || wait "$mw_keepalived_stop" || :`;
+
+    // The legacy keepalived (priority below 255) listens for its master-down interval before it
+    // takes the VIP, and it cannot hear the managed one on the same host. So the managed one
+    // keeps the VIP (and clients reach the legacy redis through it) until the legacy one has
+    // become master too; then the managed one is killed with SIGKILL, parent and children at
+    // once: a graceful stop would remove the VIP the legacy one now holds as well.
+    const managedPids = ["keepalived.pid", "keepalived_vrrp.pid", "keepalived_checkers.pid"].map((f) => `${m.runDir}/${f}`);
+    const legacyTakesVip = sh`${raw(keepalived.start)}
+if [ -s ${managedPids[0]} ] && kill -0 "$(cat ${managedPids[0]})" 2>/dev/null; then
+    mw_down=$(awk '$1 == "advert_int" && !a { a = $2 } $1 == "priority" && !p { p = $2 } END { if (!a) a = 1; if (!p) p = 100; printf "%.2f", 3 * a + (256 - p) * a / 256 + 1 }' ${l.keepalivedConfig})
+    mw_mark "the legacy keepalived takes over the VIP in $mw_down s; the managed one holds it meanwhile"
+    sleep "$mw_down"
+    mw_kill=''
+    for f in ${managedPids}; do [ ! -s "$f" ] || mw_kill="$mw_kill $(cat "$f")"; done
+    # shellcheck disable=SC2086
+    kill -KILL $mw_kill 2>/dev/null || :
+    rm -f ${managedPids}
+fi
+mw_wait_vip ${VIP_TIMEOUT_SECONDS}
+mw_mark 'VIP up: the legacy keepalived holds it'`;
 
     // After the window: the same RDB as the old and the new binary load it.
     const prove = (legacyInstall: string, rdb: string, digest: RawShell) => sh`mw_old=$(mw_offline_digest ${`${legacyInstall}/bin/redis-server`} ${rdb})
@@ -97,12 +123,13 @@ mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
 if [ -e ${`${l.installDir}_bak`} ] && [ -e ${file("keys")} ]; then
     echo 'middleware: resuming: the legacy master is already stopped and backed up'
 else
-${raw(freeze(l.cli, file("keys")))}
+${raw(freeze(l.cli, file("keys"), true))}
 fi
 ${raw(b.forward)}
 ${raw(links.forward)}
 [ -e ${managedRdb} ] || ln ${backupRdb} ${managedRdb} 2>/dev/null || cp -p ${backupRdb} ${managedRdb}
 ${raw(thaw(m.cli, file("keys")))}
+${raw(managedTakesVip)}
 ${raw(prove(`${l.installDir}_bak`, backupRdb, file("digest")))}
 : >${file("switched")}
 echo 'middleware: the managed master serves behind the VIP'
@@ -115,7 +142,8 @@ echo 'middleware: the managed master serves behind the VIP'
     const inverse = sh`${raw(redisPreamble(r))}
 mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
 if [ -L ${l.redisInit} ] && ${raw(redis.status)} >/dev/null 2>&1; then
-${raw(freeze(m.cli, file("keys.rollback")))}
+${raw(legacyReadsManagedData(r))}
+${raw(freeze(m.cli, file("keys.rollback"), false))}
 fi
 # A switch that failed before the renames left the legacy init scripts in place: no links to take away.
 if [ -L ${l.redisInit} ] || [ -L ${l.keepalivedInit} ]; then
@@ -133,6 +161,7 @@ else
 fi
 if [ -n "$mw_keys" ]; then
 ${raw(thaw(l.cli, raw('"$mw_keys"')))}
+${raw(legacyTakesVip)}
 else
     # The switch failed before the legacy master stopped: it still runs, maybe paused.
     mw_rcli ${l.cli} CLIENT UNPAUSE >/dev/null
