@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     await sandbox.up({ hosts: 2, site: "legacy-redis" });
     const stack: Stack = await siteStack("bench");
     if (await hasResources(stack)) await stack.destroy();
-    const inventory = await freshLegacyRedis(keys);
+    const inventory = await freshLegacyRedis({ keys });
     const vip = inventory.vip!.address;
     const password = redisPassword(inventory);
     const log = (line: string) => process.stdout.write(`  | ${line}`);

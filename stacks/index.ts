@@ -18,6 +18,7 @@ export const redis = site.redis
               port: r.port,
               password: r.password,
               version: r.version,
+              source: r.source,
               finalize: r.finalize,
           });
           return { endpoint: pair.endpoint, master: pair.masterHost, slave: pair.slaveHost, version: pair.version };

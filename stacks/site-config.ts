@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import type { HostArgs } from "../lib/core/host";
 import { Problems } from "../lib/core/validate";
-import type { RedisVipArgs } from "../lib/redis/args";
+import type { RedisInstallSource, RedisVipArgs } from "../lib/redis/args";
 import type { Inventory } from "../sandbox/inventory";
 
 /** One host as written in `middleware:hosts`. */
@@ -28,7 +28,10 @@ export interface RedisConfig {
     readonly name?: string;
     readonly master: string;
     readonly slave: string;
+    /** The version of the managed install; changing it upgrades (or downgrades) the pair, slave first. */
     readonly version: string;
+    /** Where each host takes that version's binaries. @default - Debian's, under /usr/bin */
+    readonly source?: RedisInstallSource;
     readonly port?: number;
     readonly vip: RedisVipArgs;
     readonly finalize?: boolean;

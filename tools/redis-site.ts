@@ -48,14 +48,28 @@ export async function hasResources(stack: Stack): Promise<boolean> {
     return (state.deployment.resources?.length ?? 0) > 0;
 }
 
+/** What {@link freshLegacyRedis} lays out. */
+export interface LegacyRedisOptions {
+    /** Keys of the data set. @default - the sandbox's default data set */
+    readonly keys?: number;
+    /** Redis version the legacy pair runs (see `sandbox/sites/redis-versions.ts`). @default - Debian's */
+    readonly redisVersion?: string;
+}
+
 /** Takes the sandbox down and lays out the legacy Redis pair anew. */
-export async function freshLegacyRedis(keys?: number): Promise<sandbox.Inventory> {
+export async function freshLegacyRedis(opts: LegacyRedisOptions = {}): Promise<sandbox.Inventory> {
     await sandbox.down();
-    return sandbox.up({ hosts: 2, site: "legacy-redis", dataset: keys === undefined ? {} : { keys } });
+    return sandbox.up({ hosts: 2, site: "legacy-redis", dataset: opts.keys === undefined ? {} : { keys: opts.keys }, redisVersion: opts.redisVersion });
 }
 
 /** The legacy pair's password, from the sandbox's file. */
 export function redisPassword(inventory: sandbox.Inventory): string {
     if (!inventory.redis) throw new Error("the sandbox has no Redis site: npm run sandbox -- up --site legacy-redis");
     return fs.readFileSync(inventory.redis.passwordFile, "utf8").trim();
+}
+
+/** Changes keys of `middleware:redis` in a stack's config (a version change, say), keeping the rest. */
+export async function patchRedisConfig(stack: Stack, patch: Record<string, unknown>): Promise<void> {
+    const current = JSON.parse((await stack.getConfig("middleware:redis")).value) as Record<string, unknown>;
+    await stack.setConfig("middleware:redis", { value: JSON.stringify({ ...current, ...patch }) });
 }

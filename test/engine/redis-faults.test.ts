@@ -33,6 +33,8 @@ async function upToSlaveOut(): Promise<void> {
         s.stepUrn(SLAVE, REDIS_STEPS.slavePrecheck),
         s.stepUrn(MASTER, REDIS_STEPS.masterStage),
         s.stepUrn(SLAVE, REDIS_STEPS.slaveStage),
+        s.stepUrn(SLAVE, REDIS_STEPS.slaveInstall),
+        s.stepUrn(MASTER, REDIS_STEPS.masterInstall),
         s.stepUrn(SLAVE, REDIS_STEPS.slaveOut),
     ];
     const { result, error } = await s.timed("targeted up to slave-out", () => s.stack!.up({ target }));
@@ -41,11 +43,13 @@ async function upToSlaveOut(): Promise<void> {
     assert.deepEqual(await s.stepsInState(), [
         `${MASTER} ${REDIS_STEPS.masterPrecheck}`,
         `${MASTER} ${REDIS_STEPS.masterStage}`,
+        `${MASTER} ${REDIS_STEPS.masterInstall}`,
         `${MASTER} ${READY_STEP}`,
         `${SLAVE} ${READY_STEP}`,
         `${SLAVE} ${REDIS_STEPS.slaveOut}`,
         `${SLAVE} ${REDIS_STEPS.slavePrecheck}`,
         `${SLAVE} ${REDIS_STEPS.slaveStage}`,
+        `${SLAVE} ${REDIS_STEPS.slaveInstall}`,
     ].sort());
     assert.deepEqual(await existingWithSuffix(MASTER, RENAMED), [], "the master is untouched so far");
     assert.equal((await existingWithSuffix(SLAVE, RENAMED)).length, RENAMED.length, "the slave's legacy paths are backed up");
@@ -128,7 +132,7 @@ describe("Redis faults through the engine (a full disk in the switch window, rea
             const { result, error } = await s.timed("up resuming after free-disk", () => s.stack!.up());
             assert.ifError(error);
             assert.equal(result!.summary.result, "succeeded");
-            assert.deepEqual(result!.summary.resourceChanges, { create: 2, same: 9 });
+            assert.deepEqual(result!.summary.resourceChanges, { create: 2, same: 11 });
             assert.deepEqual(story(await journalSince(since, COMPONENT)), [
                 `${MASTER} ${REDIS_STEPS.masterSwitch} forward ok`,
                 `${SLAVE} ${REDIS_STEPS.slaveIn} forward ok`,
@@ -173,6 +177,8 @@ describe("Redis faults through the engine (a full disk in the switch window, rea
             // destroy undoes exactly the completed steps, in reverse; the failed switch is not among them.
             assert.deepEqual(settleConcurrent(story(await journalSince(beforeDestroy, COMPONENT))), settleConcurrent([
                 `${SLAVE} ${REDIS_STEPS.slaveOut} inverse ok`,
+                `${MASTER} ${REDIS_STEPS.masterInstall} inverse ok`,
+                `${SLAVE} ${REDIS_STEPS.slaveInstall} inverse ok`,
                 `${MASTER} ${REDIS_STEPS.masterStage} inverse ok`,
                 `${SLAVE} ${REDIS_STEPS.slaveStage} inverse ok`,
             ]));

@@ -64,7 +64,7 @@ describe("Redis migration through the engine (real pulumi up / destroy on the sa
                 const { result, error } = await s.timed("up (migration, with a writer)", () => s.stack!.up());
                 assert.ifError(error);
                 assert.equal(result!.summary.result, "succeeded");
-                assert.equal(result!.summary.resourceChanges?.create, 11, JSON.stringify(result!.summary.resourceChanges));
+                assert.equal(result!.summary.resourceChanges?.create, 13, JSON.stringify(result!.summary.resourceChanges));
             });
             first = run;
             assert.equal(run.lost, 0, "lost writes");

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { exec, fault, Inventory } from "../../sandbox";
 import { checkpointPath, projectRoot } from "../../tools/engine";
-import { freshLegacyRedis, redisPassword, siteStack } from "../../tools/redis-site";
+import { freshLegacyRedis, LegacyRedisOptions, redisPassword, siteStack } from "../../tools/redis-site";
 import { startWriter, verifyWrites, Writer, WriterReport } from "../../bench/writer";
 import { REDIS_HA_TYPE } from "../../lib/redis/component";
 import { REDIS_STEPS } from "../../lib/redis/plan";
@@ -57,6 +57,8 @@ export const LEGACY_EXECUTABLE = "/app/soft/redis-5.0.5/bin/redis-server";
 export const REVERSIBLE = [
     `${MASTER} ${REDIS_STEPS.masterStage}`,
     `${SLAVE} ${REDIS_STEPS.slaveStage}`,
+    `${SLAVE} ${REDIS_STEPS.slaveInstall}`,
+    `${MASTER} ${REDIS_STEPS.masterInstall}`,
     `${SLAVE} ${REDIS_STEPS.slaveOut}`,
     `${MASTER} ${REDIS_STEPS.masterSwitch}`,
     `${SLAVE} ${REDIS_STEPS.slaveIn}`,
@@ -238,9 +240,9 @@ export class RedisScenario {
     }
 
     /** A fresh legacy site and a new stack of the site program for it. */
-    async freshScenario(label: string): Promise<void> {
+    async freshScenario(label: string, site: LegacyRedisOptions = {}): Promise<void> {
         this.siteIsLegacy = false;
-        this.inv = await freshLegacyRedis();
+        this.inv = await freshLegacyRedis(site);
         this.password = redisPassword(this.inv);
         this.vip = this.inv.vip!.address;
         this.stackName = `test-redis-${process.pid}-${++scenarios}`;
