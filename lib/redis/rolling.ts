@@ -87,6 +87,10 @@ if [ "$mw_here" = master ]; then
         sleep 0.05
     done
     mw_mark 'the slave serves behind the VIP'
+    # Clients still waiting on the paused writes here learn at once that they must retry; this
+    # instance's data is resynced from the slave, so it does not save on the way down.
+    mw_rcli ${cli} CLIENT KILL TYPE normal >/dev/null || :
+    mw_rcli ${cli} CONFIG SET save '""' >/dev/null || :
 else
     ${raw(keepalived.stop)}
 fi

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
 import { setQuiet } from "../../sandbox";
 import { redisBinDir } from "../../sandbox/sites/redis-versions";
 import { REDIS_STEPS } from "../../lib/redis/plan";
@@ -121,6 +122,51 @@ describe("Redis version change through the engine (real pulumi up on a migrated 
     it(`setting the version back (${NEW} -> ${OLD}) rolls back the same way`, async function () {
         this.timeout(600_000);
         await changeVersion(OLD, `downgrade ${NEW} -> ${OLD}`);
+    });
+
+    it(`a master that does not start on ${NEW} goes back to ${OLD} the same way: up fails naming master-install, no acknowledged write lost; setting ${OLD} again aligns the slave`, async function () {
+        this.timeout(600_000);
+        // The fault: a build of NEW that answers --version and runs private instances, but refuses
+        // to start with the site's redis.conf on the master host.
+        const dir = "/opt/middleware-redis-fault-injected/bin";
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(`${dir}/redis-server`, `#!/bin/sh
+case "$*" in */conf/redis.conf*) if [ "$(hostname)" = ${MASTER} ]; then echo 'fault injected: refusing to start' >&2; exit 1; fi;; esac
+exec ${source(NEW).redisServer} "$@"
+`, { mode: 0o755 });
+        try {
+            await patchRedisConfig(s.stack!, { version: NEW, source: { redisServer: `${dir}/redis-server`, redisCli: source(NEW).redisCli } });
+            const since = await journalMark(HOSTS);
+            const vip = watchVip(s.vip);
+            let holders: string[] = [];
+            const run = await s.withWriter("failed master restart", async () => {
+                try {
+                    const { error } = await s.timed(`up (${OLD} -> ${NEW}, the master does not start)`, () => s.stack!.up());
+                    assert.ok(error, "the up must fail");
+                    assert.match(error.message, /redis\/master-install on h1: forward action failed[\s\S]*its inverse ran/);
+                } finally {
+                    holders = await vip.stop();
+                }
+            });
+            s.note(`failed master restart: VIP holders in turn: ${holders.join(" -> ")}`);
+            assert.equal(run.lost, 0, "acknowledged writes lost");
+            assert.deepEqual(holders.filter((h) => h !== "none"), [MASTER, SLAVE, MASTER], "the VIP went to the slave and came back");
+            assert.deepEqual(story(await journalSince(since, COMPONENT)), [
+                `${SLAVE} ${REDIS_STEPS.slaveInstall} forward ok`,
+                `${MASTER} ${REDIS_STEPS.masterInstall} forward failed(1)`,
+                `${MASTER} ${REDIS_STEPS.masterInstall} inverse ok`,
+            ]);
+            assert.equal((await redisInfo(MASTER, s.password, "server")).redis_version, OLD, "the master is back on the old version");
+            assert.equal((await redisInfo(SLAVE, s.password, "server")).redis_version, NEW, "the slave kept the new version");
+            assert.equal((await redisInfo(SLAVE, s.password, "replication")).master_link_status, "up");
+            assert.deepEqual(await vipHolders(HOSTS, s.vip), [MASTER]);
+        } finally {
+            fs.rmSync("/opt/middleware-redis-fault-injected", { recursive: true, force: true });
+        }
+        await patchRedisConfig(s.stack!, { version: OLD, source: source(OLD) });
+        const { error } = await s.timed(`up (${OLD} again)`, () => s.stack!.up());
+        assert.ifError(error);
+        await assertPairOn(OLD, "after setting the old version again");
     });
 
     it("destroy after the upgrade and the way back restores the legacy pair", async function () {
