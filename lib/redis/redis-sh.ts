@@ -22,7 +22,7 @@ export const WRITE_PAUSE_MS = 60_000;
  * `mw_run_id_at ADDR CLI`, `mw_wait_caught_up MASTER REPLICA CLI SECONDS`,
  * `mw_digest CLI` (keys per db and DEBUG DIGEST on one line), `mw_keyspace CLI` (`db keys expires` per
  * line), `mw_same_keyspace BEFORE AFTER`, `mw_offline_digest SERVER RDB`, `mw_rdb_version SERVER`, `mw_mark WHAT` (ms since the start),
- * `mw_wait_loaded CLI SECONDS`, `mw_wait_synced CLI SECONDS`, `mw_has_vip` and `mw_wait_vip SECONDS`.
+ * `mw_wait_loaded CLI SECONDS`, `mw_wait_synced CLI SECONDS`, `mw_wait_synced_at ADDR CLI SECONDS`, `mw_has_vip` and `mw_wait_vip SECONDS`.
  */
 export function redisPreamble(r: ResolvedRedisHa): string {
     const vip = `${r.vip.address}/`;
@@ -146,17 +146,18 @@ mw_wait_loaded() {
         sleep 0.1
     done
 }
-mw_wait_synced() {
+mw_wait_synced_at() {
     mw_i=0
     while :; do
-        mw_info=$(mw_rcli "$1" INFO replication 2>/dev/null) &&
+        mw_info=$(mw_rcli_at "$1" "$2" INFO replication 2>/dev/null) &&
             [ "$(mw_info_field master_link_status "$mw_info")" = up ] &&
             [ "$(mw_info_field master_sync_in_progress "$mw_info")" = 0 ] && break
         mw_i=$((mw_i + 1))
-        [ "$mw_i" -le $(($2 * 10)) ] || { echo "middleware: the replica did not sync with the master within $2 s" >&2; return 1; }
+        [ "$mw_i" -le $(($3 * 10)) ] || { echo "middleware: the replica at $1 did not sync with its master within $3 s" >&2; return 1; }
         sleep 0.1
     done
 }
+mw_wait_synced() { mw_wait_synced_at 127.0.0.1 "$@"; }
 mw_has_vip() {
     ip -4 -o addr show dev ${r.vip.interface} 2>/dev/null | grep -q -F ${` ${vip}`}
 }

@@ -15,7 +15,8 @@
  * Every acknowledged write is on the new master before it takes writes: writes are paused on
  * the old one while the other catches up, and paused writes fail, they are never acknowledged.
  * The same fragment is the way back when an upgrade fails halfway: it starts from whatever
- * state the pair is in (this host serving, the slave serving, or this host down).
+ * state the pair is in (this host serving, the slave serving, both masters with the VIP here,
+ * or this host down).
  *
  * @module
  */
@@ -68,6 +69,13 @@ export function masterOnto(r: ResolvedRedisHa, target: RawShell): string {
     return sh`mw_here=$(mw_role_at 127.0.0.1 ${cli})
 mw_there=$(mw_role_at ${slave} ${cli})
 [ -n "$mw_there" ] || { echo ${`middleware: the slave ${slave} does not answer: refusing to restart the master`} >&2; exit 1; }
+if [ "$mw_here" = master ] && [ "$mw_there" = master ] && mw_has_vip; then
+    # Both are masters (a take-back that stopped halfway): this one has the VIP, so the writes.
+    mw_ok_at ${slave} ${cli} REPLICAOF ${master} ${String(r.port)}
+    mw_ok_at ${slave} ${cli} CLIENT UNPAUSE
+    mw_wait_synced_at ${slave} ${cli} ${SYNC_TIMEOUT_SECONDS}
+    mw_there=slave
+fi
 if [ "$mw_here" = master ]; then
     if [ "$mw_there" = slave ]; then
         [ "$(mw_info_field master_link_status "$(mw_rcli_at ${slave} ${cli} INFO replication)")" = up ] ||

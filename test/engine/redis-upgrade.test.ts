@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { setQuiet } from "../../sandbox";
 import { redisBinDir } from "../../sandbox/sites/redis-versions";
 import { REDIS_STEPS } from "../../lib/redis/plan";
@@ -97,6 +98,53 @@ async function changeVersion(to: string, label: string): Promise<void> {
     assert.match(await s.stepStdout(REDIS_STEPS.masterInstall), /the slave serves behind the VIP[\s\S]*the VIP is back on the master/);
 }
 
+/**
+ * A version change to NEW whose master restart fails (through a faulty `binary` of NEW with
+ * `script` as its content): `up` fails naming master-install, whose inverse takes the master
+ * back to OLD the same way, with a writer losing nothing; then OLD again aligns the slave.
+ */
+async function masterGoesBack(label: string, binary: "redis-server" | "redis-cli", script: string): Promise<void> {
+    const dir = "/opt/middleware-redis-fault-injected/bin";
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(`${dir}/${binary}`, script, { mode: 0o755 });
+    try {
+        const faulty = { ...source(NEW), [binary === "redis-server" ? "redisServer" : "redisCli"]: `${dir}/${binary}` };
+        await patchRedisConfig(s.stack!, { version: NEW, source: faulty });
+        const since = await journalMark(HOSTS);
+        const vip = watchVip(s.vip);
+        let holders: string[] = [];
+        const run = await s.withWriter(label, async () => {
+            try {
+                const { error } = await s.timed(`up (${OLD} -> ${NEW}, ${label})`, () => s.stack!.up());
+                assert.ok(error, "the up must fail");
+                assert.match(error.message, /redis\/master-install on h1: forward action failed[\s\S]*its inverse ran/);
+            } finally {
+                holders = await vip.stop();
+            }
+        });
+        s.note(`${label}: VIP holders in turn: ${holders.join(" -> ")}`);
+        assert.equal(run.lost, 0, `${label}: acknowledged writes lost`);
+        assert.equal(holders[holders.length - 1], MASTER, `${label}: the VIP ends on the master`);
+        assert.ok(holders.includes(SLAVE), `${label}: the VIP was on the slave while the master restarted`);
+        assert.deepEqual(story(await journalSince(since, COMPONENT)), [
+            `${SLAVE} ${REDIS_STEPS.slaveInstall} forward ok`,
+            `${MASTER} ${REDIS_STEPS.masterInstall} forward failed(1)`,
+            `${MASTER} ${REDIS_STEPS.masterInstall} inverse ok`,
+        ]);
+        assert.equal((await redisInfo(MASTER, s.password, "server")).redis_version, OLD, `${label}: the master is back on the old version`);
+        assert.equal((await redisInfo(MASTER, s.password, "replication")).role, "master");
+        assert.equal((await redisInfo(SLAVE, s.password, "server")).redis_version, NEW, `${label}: the slave kept the new version`);
+        assert.equal((await redisInfo(SLAVE, s.password, "replication")).master_link_status, "up");
+        assert.deepEqual(await vipHolders(HOSTS, s.vip), [MASTER]);
+    } finally {
+        fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+    }
+    await patchRedisConfig(s.stack!, { version: OLD, source: source(OLD) });
+    const { error } = await s.timed(`up (${OLD} again)`, () => s.stack!.up());
+    assert.ifError(error);
+    await assertPairOn(OLD, `${label}: after setting the old version again`);
+}
+
 describe("Redis version change through the engine (real pulumi up on a migrated sandbox pair)", function () {
     before(async function () {
         this.timeout(300_000);
@@ -126,47 +174,29 @@ describe("Redis version change through the engine (real pulumi up on a migrated 
 
     it(`a master that does not start on ${NEW} goes back to ${OLD} the same way: up fails naming master-install, no acknowledged write lost; setting ${OLD} again aligns the slave`, async function () {
         this.timeout(600_000);
-        // The fault: a build of NEW that answers --version and runs private instances, but refuses
-        // to start with the site's redis.conf on the master host.
-        const dir = "/opt/middleware-redis-fault-injected/bin";
-        fs.mkdirSync(dir, { recursive: true });
-        fs.writeFileSync(`${dir}/redis-server`, `#!/bin/sh
+        // A build of NEW that answers --version and runs private instances, but refuses to start
+        // with the site's redis.conf on the master host.
+        await masterGoesBack("the master does not start", "redis-server", `#!/bin/sh
 case "$*" in */conf/redis.conf*) if [ "$(hostname)" = ${MASTER} ]; then echo 'fault injected: refusing to start' >&2; exit 1; fi;; esac
 exec ${source(NEW).redisServer} "$@"
-`, { mode: 0o755 });
-        try {
-            await patchRedisConfig(s.stack!, { version: NEW, source: { redisServer: `${dir}/redis-server`, redisCli: source(NEW).redisCli } });
-            const since = await journalMark(HOSTS);
-            const vip = watchVip(s.vip);
-            let holders: string[] = [];
-            const run = await s.withWriter("failed master restart", async () => {
-                try {
-                    const { error } = await s.timed(`up (${OLD} -> ${NEW}, the master does not start)`, () => s.stack!.up());
-                    assert.ok(error, "the up must fail");
-                    assert.match(error.message, /redis\/master-install on h1: forward action failed[\s\S]*its inverse ran/);
-                } finally {
-                    holders = await vip.stop();
-                }
-            });
-            s.note(`failed master restart: VIP holders in turn: ${holders.join(" -> ")}`);
-            assert.equal(run.lost, 0, "acknowledged writes lost");
-            assert.deepEqual(holders.filter((h) => h !== "none"), [MASTER, SLAVE, MASTER], "the VIP went to the slave and came back");
-            assert.deepEqual(story(await journalSince(since, COMPONENT)), [
-                `${SLAVE} ${REDIS_STEPS.slaveInstall} forward ok`,
-                `${MASTER} ${REDIS_STEPS.masterInstall} forward failed(1)`,
-                `${MASTER} ${REDIS_STEPS.masterInstall} inverse ok`,
-            ]);
-            assert.equal((await redisInfo(MASTER, s.password, "server")).redis_version, OLD, "the master is back on the old version");
-            assert.equal((await redisInfo(SLAVE, s.password, "server")).redis_version, NEW, "the slave kept the new version");
-            assert.equal((await redisInfo(SLAVE, s.password, "replication")).master_link_status, "up");
-            assert.deepEqual(await vipHolders(HOSTS, s.vip), [MASTER]);
-        } finally {
-            fs.rmSync("/opt/middleware-redis-fault-injected", { recursive: true, force: true });
-        }
-        await patchRedisConfig(s.stack!, { version: OLD, source: source(OLD) });
-        const { error } = await s.timed(`up (${OLD} again)`, () => s.stack!.up());
-        assert.ifError(error);
-        await assertPairOn(OLD, "after setting the old version again");
+`);
+    });
+
+    it("a take-back that stops halfway (both masters, the VIP and new writes on the master) goes back without losing those writes", async function () {
+        this.timeout(600_000);
+        // A redis-cli of NEW that fails, once, the slave's REPLICAOF of the master: the master is
+        // promoted and takes writes while the slave is a master too.
+        const master = s.inv.hosts[0].address;
+        const slave = s.inv.hosts[1].address;
+        await masterGoesBack("the take-back stops halfway", "redis-cli", `#!/bin/sh
+case "$*" in *"-h ${slave} "*) ;; *) exec ${source(NEW).redisCli} "$@";; esac
+in=$(cat)
+case "$in" in *"REPLICAOF ${master} "*)
+    if [ ! -e /tmp/mw-fault-injected ]; then : >/tmp/mw-fault-injected; printf 'OK\\nERR fault injected\\n'; exit 0; fi;;
+esac
+printf '%s\\n' "$in" | exec ${source(NEW).redisCli} "$@"
+`);
+        await onHost(MASTER, "rm -f /tmp/mw-fault-injected");
     });
 
     it("destroy after the upgrade and the way back restores the legacy pair", async function () {
