@@ -21,7 +21,7 @@ export const WRITE_PAUSE_MS = 60_000;
  * (fails unless the reply is OK), `mw_role_at ADDR CLI`,
  * `mw_run_id_at ADDR CLI`, `mw_wait_caught_up MASTER REPLICA CLI SECONDS`,
  * `mw_digest CLI` (keys per db and DEBUG DIGEST on one line), `mw_keyspace CLI` (`db keys expires` per
- * line), `mw_same_keyspace BEFORE AFTER`, `mw_offline_digest SERVER RDB`, `mw_rdb_version SERVER`, `mw_mark WHAT` (ms since the start),
+ * line), `mw_same_keyspace BEFORE AFTER`, `mw_offline_digest SERVER RDB`, `mw_rdb_version SERVER`, `mw_version_of SERVER`, `mw_mark WHAT` (ms since the start),
  * `mw_wait_loaded CLI SECONDS`, `mw_wait_synced CLI SECONDS`, `mw_wait_synced_at ADDR CLI SECONDS`, `mw_has_vip` and `mw_wait_vip SECONDS`.
  */
 export function redisPreamble(r: ResolvedRedisHa): string {
@@ -88,52 +88,59 @@ mw_same_keyspace() {
         END { for (db in keys) if (got[db] + 0 > keys[db] + slack || got[db] + 0 < keys[db] - ttl[db] - slack) exit 1
               for (db in got) if (!(db in keys) && got[db] + 0 > slack) exit 1 }'
 }
-# The digest of an RDB file as the redis-server binary $1 loads it, from a private instance on
-# a unix socket. It loads as a replica, so keys whose TTL ran out are kept and the digest does
-# not depend on the time it is taken.
+# A private instance of the redis-server binary $1 on a unix socket in the directory $2 (its
+# dump.rdb there), with more options after; mw_private_stop DIR stops it and removes DIR.
+mw_private_start() {
+    mw_ps_server=$1; mw_ps_dir=$2; shift 2
+    "$mw_ps_server" --port 0 --unixsocket "$mw_ps_dir/sock" --dir "$mw_ps_dir" --dbfilename dump.rdb --save '' --appendonly no \\
+        --daemonize yes --pidfile "$mw_ps_dir/pid" --logfile "$mw_ps_dir/log" "$@"
+}
+mw_private_stop() {
+    kill "$(cat "$1/pid" 2>/dev/null)" 2>/dev/null || :
+    while [ -e "$1/pid" ] && kill -0 "$(cat "$1/pid")" 2>/dev/null; do sleep 0.05; done
+    rm -rf "$1"
+}
+# The digest of an RDB file as the redis-server binary $1 loads it, from a private instance.
+# It loads as a replica, so keys whose TTL ran out are kept and the digest does not depend on
+# the time it is taken.
 mw_offline_digest() {
     mw_od=$(mktemp -d /tmp/mw-digest.XXXXXX)
     ln "$2" "$mw_od/dump.rdb" 2>/dev/null || cp -p "$2" "$mw_od/dump.rdb"
     mw_dbg=''
     if "$1" --version | grep -q 'v=[1-9][0-9]*\\.' && ! "$1" --version | grep -q 'v=[1-6]\\.'; then mw_dbg='--enable-debug-command local'; fi
     # shellcheck disable=SC2086
-    "$1" --port 0 --unixsocket "$mw_od/sock" --dir "$mw_od" --dbfilename dump.rdb --save '' --appendonly no \\
-        --replicaof 127.0.0.1 9 --daemonize yes --pidfile "$mw_od/pid" --logfile "$mw_od/log" $mw_dbg || { rm -rf "$mw_od"; return 1; }
+    mw_private_start "$1" "$mw_od" --replicaof 127.0.0.1 9 $mw_dbg || { rm -rf "$mw_od"; return 1; }
     mw_ocli="$(dirname "$1")/redis-cli"
     mw_i=0
     until [ "$("$mw_ocli" -s "$mw_od/sock" INFO persistence 2>/dev/null | tr -d '\\r' | sed -n 's/^loading://p')" = 0 ]; do
         mw_i=$((mw_i + 1))
-        if [ "$mw_i" -gt 3000 ]; then kill "$(cat "$mw_od/pid")" 2>/dev/null; rm -rf "$mw_od"; echo 'middleware: the digest instance did not load' >&2; return 1; fi
+        if [ "$mw_i" -gt 3000 ]; then mw_private_stop "$mw_od"; echo 'middleware: the digest instance did not load' >&2; return 1; fi
         sleep 0.1
     done
     mw_osum=$("$mw_ocli" -s "$mw_od/sock" DEBUG DIGEST | tr -d '\\r')
     mw_okeys=$("$mw_ocli" -s "$mw_od/sock" DBSIZE | tr -d '\\r')
-    kill "$(cat "$mw_od/pid")" 2>/dev/null || :
-    while [ -e "$mw_od/pid" ] && kill -0 "$(cat "$mw_od/pid")" 2>/dev/null; do sleep 0.05; done
-    rm -rf "$mw_od"
+    mw_private_stop "$mw_od"
     case $mw_osum in ''|*[!0-9a-f]*) echo "middleware: DEBUG DIGEST failed: $mw_osum" >&2; return 1;; esac
     printf 'keys=%s digest=%s\\n' "$mw_okeys" "$mw_osum"
 }
-# The RDB format version the redis-server binary $1 writes (and so the newest it reads), from
-# an empty private instance on a unix socket.
+# The RDB format version the redis-server binary $1 writes (and so the newest it reads): the
+# header of what an empty private instance saves.
 mw_rdb_version() {
     mw_rv=$(mktemp -d /tmp/mw-rdb-version.XXXXXX)
-    "$1" --port 0 --unixsocket "$mw_rv/sock" --dir "$mw_rv" --dbfilename dump.rdb --save '' --appendonly no \\
-        --daemonize yes --pidfile "$mw_rv/pid" --logfile "$mw_rv/log" || { rm -rf "$mw_rv"; return 1; }
-    mw_rcli_local="$(dirname "$1")/redis-cli"
+    mw_private_start "$1" "$mw_rv" || { rm -rf "$mw_rv"; return 1; }
     mw_i=0
-    until [ "$("$mw_rcli_local" -s "$mw_rv/sock" SAVE 2>/dev/null | tr -d '\\r')" = OK ]; do
+    until [ "$("$(dirname "$1")/redis-cli" -s "$mw_rv/sock" SAVE 2>/dev/null | tr -d '\\r')" = OK ]; do
         mw_i=$((mw_i + 1))
-        if [ "$mw_i" -gt 200 ]; then kill "$(cat "$mw_rv/pid" 2>/dev/null)" 2>/dev/null; rm -rf "$mw_rv"; echo "middleware: $1 did not start" >&2; return 1; fi
+        if [ "$mw_i" -gt 200 ]; then mw_private_stop "$mw_rv"; echo "middleware: $1 did not start" >&2; return 1; fi
         sleep 0.05
     done
-    kill "$(cat "$mw_rv/pid")" 2>/dev/null || :
-    while [ -e "$mw_rv/pid" ] && kill -0 "$(cat "$mw_rv/pid")" 2>/dev/null; do sleep 0.05; done
     mw_rdbv=$(head -c 9 "$mw_rv/dump.rdb" | sed -n 's/^REDIS0*\\([0-9][0-9]*\\)$/\\1/p')
-    rm -rf "$mw_rv"
+    mw_private_stop "$mw_rv"
     [ -n "$mw_rdbv" ] || { echo "middleware: could not tell the RDB format $1 writes" >&2; return 1; }
     printf '%s\\n' "$mw_rdbv"
 }
+# The version the redis-server binary $1 reports.
+mw_version_of() { "$1" --version | sed -n 's/.* v=\\([^ ]*\\) .*/\\1/p'; }
 mw_info_field() {
     printf '%s\\n' "$2" | sed -n "s/^$1:\\(.*\\)$/\\1/p"
 }

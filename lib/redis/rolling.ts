@@ -54,7 +54,7 @@ ${raw(redis.start)}
 mw_wait_loaded ${m.cli} ${LOAD_TIMEOUT_SECONDS}
 mw_wait_synced ${m.cli} ${SYNC_TIMEOUT_SECONDS}
 sleep ${TRACK_SCRIPT_SETTLE_SECONDS}
-mw_mark "the slave runs $(${m.server} --version | sed -n 's/.* v=\\([^ ]*\\) .*/\\1/p') and is in sync"`;
+mw_mark "the slave runs $(mw_version_of ${m.server}) and is in sync"`;
 }
 
 /** Fragment for the master host: the switchover described above, onto `target`. */
@@ -109,7 +109,7 @@ ${raw(redis.start)}
 mw_wait_loaded ${cli} ${LOAD_TIMEOUT_SECONDS}
 mw_ok_at 127.0.0.1 ${cli} REPLICAOF ${slave} ${String(r.port)}
 mw_wait_synced ${cli} ${SYNC_TIMEOUT_SECONDS}
-mw_mark "restarted on $(${m.server} --version | sed -n 's/.* v=\\([^ ]*\\) .*/\\1/p'), in sync with the slave"
+mw_mark "restarted on $(mw_version_of ${m.server}), in sync with the slave"
 ${raw(keepalived.start)}
 mw_wait_vip ${VIP_MOVE_TIMEOUT_SECONDS}
 mw_mark 'the VIP is back on the master'
