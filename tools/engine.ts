@@ -1,9 +1,11 @@
 /**
  * The Pulumi engine as tests, the demo and the benchmarks run it: the CLI built by
  * `tools/toolchain.sh`, a local file backend and PULUMI_HOME in the ignored `.pulumi/` folder of
- * the project, a passphrase secrets provider, no update checks and no plugin downloads.
+ * the project, the toolchain's `command` and `random` plugins installed there, a passphrase
+ * secrets provider, no update checks and no plugin downloads.
  */
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -35,10 +37,46 @@ export function stateDir(): string {
     return process.env.PULUMI_MIDDLEWARE_STATE ?? path.join(projectRoot, ".pulumi", "state");
 }
 
+/** A resource plugin the toolchain builds and installs into PULUMI_HOME (see tools/toolchain.sh). */
+export interface ToolchainPlugin {
+    /** `resource`. */
+    readonly kind: string;
+    /** `command` or `random`. */
+    readonly name: string;
+    readonly version: string;
+    /** The binary the toolchain built. */
+    readonly built: string;
+    /** Where the engine loads it from: PULUMI_HOME/plugins/KIND-NAME-vVERSION. */
+    readonly installed: string;
+}
+
+/** The engine's PULUMI_HOME: `<project>/.pulumi/home`. */
+export function pulumiHome(): string {
+    return path.join(projectRoot, ".pulumi", "home");
+}
+
+/** The resource plugins of the toolchain: the `command` and `random` providers. */
+export async function toolchainPlugins(): Promise<ToolchainPlugin[]> {
+    const plugins = path.join(path.dirname(await toolchain()), "plugins");
+    const versionOf = (pkg: string): string => require(`@pulumi/${pkg}/package.json`).version;
+    return [
+        { kind: "resource", name: "command", version: versionOf("command") },
+        { kind: "resource", name: "random", version: versionOf("random") },
+    ].map((p) => {
+        const file = `pulumi-${p.kind}-${p.name}`;
+        return { ...p, built: path.join(plugins, file), installed: path.join(pulumiHome(), "plugins", `${p.kind}-${p.name}-v${p.version}`, file) };
+    });
+}
+
+/** SHA-256 of a file, hex. */
+export function sha256File(file: string): string {
+    return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+}
+
 /** The environment every engine command runs with. */
 export async function engineEnv(): Promise<Record<string, string>> {
     const bin = await toolchain();
-    const home = path.join(projectRoot, ".pulumi", "home");
+    const home = pulumiHome();
     fs.mkdirSync(stateDir(), { recursive: true });
     fs.mkdirSync(home, { recursive: true });
     return {

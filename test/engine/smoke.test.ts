@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { checkpointPath, engineVersion, localStack } from "../../tools/engine";
+import { checkpointPath, engineEnv, engineVersion, localStack, sha256File, toolchain, toolchainPlugins } from "../../tools/engine";
 
 const program = path.join(__dirname, "fixtures", "smoke");
 const stackName = `smoke-${process.pid}`;
@@ -26,13 +26,32 @@ describe("engine smoke test (real pulumi up / preview / destroy)", function () {
         if (stack) await stack.workspace.removeStack(stackName, { force: true });
     });
 
+    it("loads the command and random plugins the toolchain built, at the npm packages' versions", async function () {
+        const { execFileSync } = await import("node:child_process");
+        const listed: { name: string; kind: string; version: string; path: string }[] = JSON.parse(execFileSync(
+            path.join(await toolchain(), "pulumi"), ["plugin", "ls", "--json"], { env: await engineEnv(), encoding: "utf8" }));
+        for (const p of await toolchainPlugins()) {
+            const entry = listed.find((x) => x.kind === "resource" && x.name === p.name);
+            assert.ok(entry, `the engine lists no ${p.name} plugin`);
+            assert.equal(entry.version, p.version, `${p.name}: the version of @pulumi/${p.name} in package-lock.json`);
+            assert.equal(sha256File(p.installed), sha256File(p.built), `${p.name}: the engine's copy is the toolchain's build`);
+            console.log(`      ${p.name} ${entry.version}: ${path.relative(process.cwd(), p.installed)} = ${p.built}`);
+        }
+    });
+
     it("up creates the resources and returns their outputs", async function () {
-        const result = await stack.up({ onOutput: (line) => process.stdout.write(`      | ${line}`) });
+        let output = "";
+        const result = await stack.up({ onOutput: (line) => { output += line; process.stdout.write(`      | ${line}`); } });
         assert.equal(result.summary.result, "succeeded");
+        assert.doesNotMatch(output, /from \$PATH/, "every plugin comes from the toolchain's install, none from PATH");
         assert.equal(result.summary.resourceChanges?.create, 3);
-        assert.equal(result.outputs.stdout.value, "hello from the engine\n");
+        assert.equal(result.outputs.stdout.value, "hello from the engine");
         assert.equal(result.outputs.generatedPassword.secret, true);
-        assert.match(result.outputs.generatedPassword.value, /^[A-Za-z0-9_-]{24}$/);
+        assert.match(result.outputs.generatedPassword.value, /^[A-Za-z0-9]{24}$/);
+        const providers = (await stack.exportStack()).deployment.resources
+            .filter((r: { type: string }) => r.type.startsWith("pulumi:providers:"))
+            .map((r: { type: string; inputs: { version: string } }) => `${r.type.split(":")[2]} ${r.inputs.version}`);
+        assert.deepEqual(providers.sort(), (await toolchainPlugins()).map((p) => `${p.name} ${p.version}`).sort());
         assert.equal(fs.readFileSync(marker, "utf8"), "created\n");
     });
 
