@@ -15,6 +15,5 @@ export * from "./core/plan";
 export { readSecretFromStdin, renderScript, remoteCommand, DEFAULT_STATE_DIR, Direction, ScriptOptions } from "./core/script";
 export { raw, sh, shellQuote, RawShell, ShellValue, ShellWord } from "./core/shell";
 export * from "./core/step";
-export type { SshTarget } from "./core/ssh";
 export * from "./core/validate";
 export * from "./redis";

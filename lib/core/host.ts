@@ -4,7 +4,7 @@
  * @module
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { SshTarget } from "./ssh";
+import type { types } from "@pulumi/command";
 import { checkAddress, checkName, checkPort, Problems, Validator } from "./validate";
 
 /** Default SSH port. */
@@ -77,21 +77,32 @@ export function checkHost(p: Problems, path: string, h: HostArgs | undefined): v
     if (h.proxy) checkEndpoint(p, `${path}.proxy`, h.proxy);
 }
 
-function target(h: JumpHostArgs): pulumi.Output<SshTarget> {
-    return pulumi.output(h.privateKey).apply((privateKey) => ({
+/** How a Step connects: how often and how long to try before a host counts as unreachable. */
+export interface DialLimits {
+    /** Connection attempts (the Command's `dialErrorLimit`). */
+    readonly dialErrorLimit: number;
+    /** Seconds each attempt may take (the Command's `perDialTimeout`). */
+    readonly perDialTimeout: number;
+}
+
+function endpoint(h: JumpHostArgs, limits: DialLimits) {
+    return {
         host: h.address,
         port: h.port ?? DEFAULT_SSH_PORT,
         user: h.user ?? DEFAULT_SSH_USER,
-        privateKey,
+        privateKey: h.privateKey,
         hostKey: h.hostKey.trim(),
-    }));
+        ...limits,
+    };
 }
 
-/** The connection of a host for its steps, marked secret: it holds the private key. */
-export function connectionOf(h: HostArgs): pulumi.Output<SshTarget> {
-    const direct = target(h);
-    const full = h.proxy
-        ? pulumi.all([direct, target(h.proxy)]).apply(([t, proxy]) => ({ ...t, proxy }))
-        : direct;
-    return pulumi.secret(full);
+/**
+ * The `connection` of a host's Commands, marked secret: it holds the private key. The host key
+ * is pinned; a jump host goes through `proxy`, with its own pinned key.
+ */
+export function connectionOf(h: HostArgs, limits: DialLimits): pulumi.Output<types.input.remote.ConnectionArgs> {
+    const connection: types.input.remote.ConnectionArgs = h.proxy
+        ? { ...endpoint(h, limits), proxy: endpoint(h.proxy, limits) }
+        : endpoint(h, limits);
+    return pulumi.secret(pulumi.output(connection));
 }

@@ -1,21 +1,43 @@
 /**
- * A Step: one reversible action on one host, as a Pulumi resource. Creating it runs the
- * forward script on the host; deleting it runs the inverse. Pulumi's state therefore holds
- * exactly the steps that completed, and `destroy` undoes them in reverse dependency order.
+ * A Step: one reversible action on one host, as an `@pulumi/command` remote Command. Creating
+ * it runs the forward script on the host; deleting it runs the inverse. Pulumi's state
+ * therefore holds exactly the steps that completed, and `destroy` undoes them in reverse
+ * dependency order.
  *
  * @module
  */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { remote } from "@pulumi/command";
 import type { Reversible } from "./actions/reversible";
 import { connectionOf, HostArgs } from "./host";
 import { remoteCommand, renderScript } from "./script";
-import { StepState, stepProvider } from "./step-provider";
 
 /** Default time limit of one forward or inverse script. */
 export const DEFAULT_STEP_TIMEOUT_SECONDS = 600;
-/** Default connection attempts, 2 s apart, before a host counts as unreachable. */
+/** Default connection attempts before a host counts as unreachable. */
 export const DEFAULT_DIAL_ATTEMPTS = 5;
+/** Default time limit of one connection attempt. */
+export const DEFAULT_DIAL_TIMEOUT_SECONDS = 10;
+/**
+ * What the engine allows a provider call beyond the script's own time limit: connecting
+ * (attempts × their time limit) and the undo of a forward script that was stopped.
+ */
+export const ENGINE_TIMEOUT_MARGIN_SECONDS = 300;
+
+/**
+ * The inputs a Step keeps as they were when its forward script ran. A newer library may
+ * render the scripts differently; the step then stays as it is, nothing runs, and a later
+ * delete still runs the exact inverse of what was done. What a step's outcome depends on goes
+ * into its `triggers`, whose change redoes it.
+ */
+export const KEPT_AS_RUN = ["create", "update", "delete"] as const;
+
+/**
+ * The `update` command of every Step: a changed connection (a rotated key, a new address) or
+ * stdin (a rotated password) is recorded in place, and this is all that runs on the host.
+ */
+export const UPDATE_IN_PLACE = "true";
 
 /** Arguments of a {@link Step}. */
 export interface StepArgs {
@@ -37,9 +59,9 @@ export interface StepArgs {
      */
     readonly stdin?: pulumi.Input<string>;
     /**
-     * Values whose change redoes the step (inverse, then forward): what its outcome depends on,
-     * such as a version or a config value. A change of the scripts alone updates the step in
-     * place without running anything.
+     * Values whose change redoes the step (inverse, then forward, or the reverse with
+     * `deleteBeforeReplace: false`): what its outcome depends on, such as a version or a config
+     * value. A change of the scripts alone leaves the step as it is.
      * @default - the step is never redone
      */
     readonly triggers?: pulumi.Input<unknown>[];
@@ -50,7 +72,11 @@ export interface StepArgs {
      * reads a password from it must not be redone when the password is rotated)
      */
     readonly redoWhenStdinChanges?: boolean;
-    /** @default - 600 seconds ({@link DEFAULT_STEP_TIMEOUT_SECONDS}) */
+    /**
+     * Time limit of one forward or inverse script, enforced on the host (see `renderScript`).
+     * The engine's `customTimeouts` allow {@link ENGINE_TIMEOUT_MARGIN_SECONDS} more.
+     * @default - 600 seconds ({@link DEFAULT_STEP_TIMEOUT_SECONDS})
+     */
     readonly timeoutSeconds?: number;
     /** @default - 5 attempts ({@link DEFAULT_DIAL_ATTEMPTS}) */
     readonly dialAttempts?: number;
@@ -60,37 +86,54 @@ function stdinDigest(stdin: pulumi.Input<string> | undefined): pulumi.Output<str
     return pulumi.secret(pulumi.output(stdin ?? "").apply((text) => createHash("sha256").update(text).digest("hex")));
 }
 
-type StepInputs = { [K in keyof StepState]: pulumi.Input<StepState[K]> | undefined };
-
-/** One reversible action on one host. */
-export class Step extends pulumi.dynamic.Resource {
-    /** stdout of the forward script (its tail). */
-    declare readonly stdout: pulumi.Output<string>;
+/**
+ * One reversible action on one host: a `command:remote:Command` whose `create` is the forward
+ * script and whose `delete` is the inverse, both framed by `renderScript` (strict sh, host lock,
+ * journal line, time limit; the forward script undoes itself when it fails).
+ */
+export class Step extends remote.Command {
     /** The host's inventory name. */
-    declare readonly host: pulumi.Output<string>;
+    readonly hostName: string;
 
     /**
      * @param name - unique resource name; components use `${component}-${host}-${step}`
      * @param args - the step
-     * @param opts - `dependsOn` orders steps; `deleteBeforeReplace` decides how a changed step is redone
+     * @param opts - `dependsOn` orders steps; `deleteBeforeReplace` decides how a changed step
+     * is redone; `ignoreChanges` always holds {@link KEPT_AS_RUN}
      */
     constructor(name: string, args: StepArgs, opts?: pulumi.CustomResourceOptions) {
-        const script = (direction: "forward" | "inverse", body: string) =>
-            remoteCommand(renderScript({ component: args.component, step: args.step, direction, body }));
-        const inputs: StepInputs = {
-            component: args.component,
-            step: args.step,
-            host: args.host.name,
-            connection: connectionOf(args.host),
-            create: script("forward", args.action.forward),
-            delete: args.action.inverse ? script("inverse", args.action.inverse) : undefined,
-            stdin: args.stdin,
-            triggers: args.redoWhenStdinChanges ? [...(args.triggers ?? []), stdinDigest(args.stdin)] : args.triggers,
-            timeoutSeconds: args.timeoutSeconds ?? DEFAULT_STEP_TIMEOUT_SECONDS,
-            dialAttempts: args.dialAttempts ?? DEFAULT_DIAL_ATTEMPTS,
-            stdout: undefined,
-            ranDelete: undefined,
-        };
-        super(stepProvider, name, inputs, { ...opts, additionalSecretOutputs: ["connection"] });
+        const timeoutSeconds = args.timeoutSeconds ?? DEFAULT_STEP_TIMEOUT_SECONDS;
+        const frame = { component: args.component, step: args.step, host: args.host.name, timeoutSeconds };
+        const inverse = args.action.inverse
+            ? remoteCommand(renderScript({ ...frame, direction: "inverse", body: args.action.inverse }))
+            : undefined;
+        const engineTimeout = `${timeoutSeconds + ENGINE_TIMEOUT_MARGIN_SECONDS}s`;
+        super(
+            name,
+            {
+                connection: connectionOf(args.host, {
+                    dialErrorLimit: args.dialAttempts ?? DEFAULT_DIAL_ATTEMPTS,
+                    perDialTimeout: DEFAULT_DIAL_TIMEOUT_SECONDS,
+                }),
+                create: remoteCommand(renderScript({
+                    ...frame,
+                    direction: "forward",
+                    body: args.action.forward,
+                    undo: args.action.inverse || undefined,
+                })),
+                update: UPDATE_IN_PLACE,
+                delete: inverse,
+                stdin: args.stdin,
+                triggers: args.redoWhenStdinChanges ? [...(args.triggers ?? []), stdinDigest(args.stdin)] : args.triggers,
+                addPreviousOutputInEnv: false,
+            },
+            {
+                ...opts,
+                ignoreChanges: [...KEPT_AS_RUN, ...(opts?.ignoreChanges ?? [])],
+                additionalSecretOutputs: ["stdin", ...(opts?.additionalSecretOutputs ?? [])],
+                customTimeouts: { create: engineTimeout, update: engineTimeout, delete: engineTimeout, ...opts?.customTimeouts },
+            },
+        );
+        this.hostName = args.host.name;
     }
 }

@@ -27,7 +27,7 @@ const COMPONENT = "core-chain";
 const DIR = "/app/core-chain";
 const HOSTS = ["h1", "h2"] as const;
 const CONTENT = `# b.conf of the core chain test\nmasterauth chain-${Math.random().toString(36).slice(2)}\n`;
-const STEP_TYPE = "pulumi-nodejs:dynamic:Resource";
+const STEP_TYPE = "command:remote:Command";
 /** The chain's changing steps in forward order, with their hosts. */
 const CHAIN = ["h1 backup-a", "h2 config-b", "h1 backup-c", "h2 link-d"];
 

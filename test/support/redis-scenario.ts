@@ -32,7 +32,7 @@ export const SLAVE = "h2";
 /** The port both Redis servers listen on, and the VIP's. */
 export const PORT = 6379;
 /** The resource type of each step in the stack's state. */
-export const STEP_TYPE = "pulumi-nodejs:dynamic:Resource";
+export const STEP_TYPE = "command:remote:Command";
 /** The managed tree a migration lays out on each host. */
 export const MANAGED_ROOT = "/app/middleware";
 /** The managed Redis (binaries, init scripts) under {@link MANAGED_ROOT}. */

@@ -3,7 +3,8 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import {
-    DEFAULT_STATE_DIR, LOCK_BUSY_EXIT_CODE, NO_SECRET_EXIT_CODE, readSecretFromStdin, remoteCommand, renderScript,
+    DEFAULT_STATE_DIR, LOCK_BUSY_EXIT_CODE, NO_SECRET_EXIT_CODE, readSecretFromStdin, remoteCommand, renderScript, STDIN_DIR,
+    TIMED_OUT_EXIT_CODE,
 } from "../../../lib/core/script";
 import { sh } from "../../../lib/core/shell";
 import { ConfigError } from "../../../lib/core/validate";
@@ -155,6 +156,69 @@ describe("core/script", () => {
                 assert.deepStrictEqual(e.problems.map((p) => p.path), ["component", "step", "stateDir", "stateDir", "lockTimeoutSeconds"]);
                 return true;
             });
+    });
+
+    describe("a forward script that undoes itself", () => {
+        const withUndo = (body: string, undo: string, state: string, extra: { timeoutSeconds?: number; lockTimeoutSeconds?: number } = {}) =>
+            renderScript({ component: "c", step: "s", host: "h1", direction: "forward", body, undo, stateDir: state, ...extra });
+        const stdinFiles = () => (fs.existsSync(STDIN_DIR) ? fs.readdirSync(STDIN_DIR) : []);
+
+        it("runs the undo with the same stdin when the body fails, journals both, and exits with the body's code", () => {
+            const state = path.join(tempDir(), "state");
+            const before = stdinFiles();
+            const r = runSh(withUndo(`${readSecretFromStdin("S")}echo "did $S"\nexit 4`, `${readSecretFromStdin("S")}echo "undid $S"`, state), "pw-1\n");
+            assert.strictEqual(r.status, 4);
+            assert.strictEqual(r.stdout.toString(), "did pw-1\nundid pw-1\n");
+            assert.match(r.stderr, /middleware: c\/s on h1: forward action failed with exit code 4/);
+            assert.match(r.stderr, /c\/s on h1: its inverse ran and undid what it had done/);
+            assert.deepStrictEqual(journal(state).map((l) => l.slice(3)), [["forward", "failed(4)"], ["inverse", "ok"]]);
+            assert.deepStrictEqual(stdinFiles(), before, "the kept stdin is removed");
+        });
+
+        it("says so when the undo fails too, and still exits with the body's code", () => {
+            const state = path.join(tempDir(), "state");
+            const r = runSh(withUndo("exit 5", "false\necho not-reached", state));
+            assert.strictEqual(r.status, 5);
+            assert.strictEqual(r.stdout.toString(), "");
+            assert.match(r.stderr, /undoing it failed too \(exit 1\); the host needs a look/);
+            assert.deepStrictEqual(journal(state).map((l) => l.slice(3)), [["forward", "failed(5)"], ["inverse", "failed(1)"]]);
+        });
+
+        it("does not undo a body that succeeded, nor a run that never got the lock", async function () {
+            this.timeout(20_000);
+            const state = path.join(tempDir(), "state");
+            const ok = runSh(withUndo("echo done", "echo undone", state));
+            assert.strictEqual(ok.stdout.toString(), "done\n");
+            const release = await holdLock(state, 10);
+            try {
+                const busy = await runShAsync(withUndo("echo must-not-run", "echo must-not-undo", state, { lockTimeoutSeconds: 1 }));
+                assert.strictEqual(busy.status, LOCK_BUSY_EXIT_CODE);
+                assert.strictEqual(busy.stdout.toString(), "");
+            } finally {
+                release();
+            }
+            assert.deepStrictEqual(journal(state).map((l) => l[4]), ["ok", `failed(${LOCK_BUSY_EXIT_CODE})`]);
+        });
+
+        it("stops the body and its children at the time limit (as the leader of its process group), then undoes", async function () {
+            this.timeout(20_000);
+            const state = path.join(tempDir(), "state");
+            const started = Date.now();
+            const r = await runShAsync(`exec setsid -w /bin/sh -c ${sh`${withUndo("echo started; sleep 37; echo never", "echo undone", state, { timeoutSeconds: 1 })}`}`);
+            assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+            assert.strictEqual(r.status, TIMED_OUT_EXIT_CODE);
+            assert.strictEqual(r.stdout.toString(), "started\nundone\n");
+            assert.match(r.stderr, /c\/s on h1 did not finish within 1 s and was stopped/);
+            assert.strictEqual(runSh("pgrep -f '[s]leep 37' || :").stdout.toString(), "");
+        });
+
+        it("ends its watchdog when the body finishes in time", async function () {
+            const state = path.join(tempDir(), "state");
+            const started = Date.now();
+            const r = await runShAsync(`exec setsid -w /bin/sh -c ${sh`${withUndo("echo quick", "echo undone", state, { timeoutSeconds: 30 })}`}`);
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.ok(Date.now() - started < 3000, "the session closes at once: the watchdog holds none of its descriptors");
+        });
     });
 
     describe("readSecretFromStdin", () => {

@@ -7,6 +7,9 @@ import type { Plan } from "../../../lib/core/plan";
 
 interface Registered {
     name: string;
+    type?: string;
+    ignoreChanges?: string[];
+    customTimeouts?: pulumi.CustomTimeouts;
     inputs: Record<string, unknown>;
     dependsOn: string[];
     deleteBeforeReplace?: boolean;
@@ -21,7 +24,9 @@ async function build(plan: Plan): Promise<Registered[]> {
     await pulumi.runtime.setMocks(
         {
             newResource: (args) => {
-                registered.find((r) => r.name === args.name)!.inputs = args.inputs;
+                const r = registered.find((x) => x.name === args.name)!;
+                r.inputs = args.inputs;
+                r.type = args.type;
                 return { id: `${args.name}-id`, state: args.inputs };
             },
             call: () => ({}),
@@ -37,6 +42,8 @@ async function build(plan: Plan): Promise<Registered[]> {
             inputs: {},
             dependsOn: ((args.opts.dependsOn as pulumi.Resource[] | undefined) ?? []).map((r) => names.get(r)!),
             deleteBeforeReplace: (args.opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
+            ignoreChanges: args.opts.ignoreChanges,
+            customTimeouts: (args.opts as pulumi.CustomResourceOptions).customTimeouts,
         });
         return undefined;
     };
@@ -84,6 +91,28 @@ describe("materialize", function () {
         assert.equal(r.find((x) => x.name === "site-h1-precheck")!.inputs.delete, undefined, "a check has no inverse");
     });
 
+    it("makes every step a command:remote:Command that keeps the scripts it ran and bounds its time", async function () {
+        const r = await build(plan);
+        for (const step of r) {
+            assert.equal(step.type, "command:remote:Command", step.name);
+            assert.deepEqual(step.ignoreChanges, ["create", "update", "delete"], step.name);
+            assert.equal(step.inputs.update, "true", "a changed connection or stdin is recorded in place; nothing else runs");
+            assert.equal(step.inputs.addPreviousOutputInEnv, false);
+            assert.deepEqual(step.customTimeouts, { create: "900s", update: "900s", delete: "900s" });
+        }
+    });
+
+    it("pins the host key and bounds the dialling, through a jump host too", async function () {
+        const jump = { address: "10.0.0.9", privateKey: pulumi.secret("-----JUMP-----"), hostKey: hostKey.replace("AAAA", "BBBB") };
+        const c = await new Promise<Record<string, unknown>>((resolve) =>
+            pulumi.unsecret(connectionOf({ ...host("h1", "10.0.0.1"), proxy: jump }, { dialErrorLimit: 3, perDialTimeout: 7 }))
+                .apply((x) => resolve(x as unknown as Record<string, unknown>)));
+        assert.deepEqual(c, {
+            host: "10.0.0.1", port: 22, user: "root", privateKey: "-----KEY-----", hostKey, dialErrorLimit: 3, perDialTimeout: 7,
+            proxy: { host: "10.0.0.9", port: 22, user: "root", privateKey: "-----JUMP-----", hostKey: jump.hostKey, dialErrorLimit: 3, perDialTimeout: 7 },
+        });
+    });
+
     it("rejects a plan naming an unknown host, naming the step and the hosts it knows", async function () {
         await assert.rejects(
             build({ component: "site", steps: [{ id: "x", host: "h9", summary: "x", action: { forward: ":", inverse: "" } }] }),
@@ -111,6 +140,6 @@ describe("materialize", function () {
     });
 
     it("marks the connection secret: it holds the private key", async function () {
-        assert.equal(await pulumi.isSecret(connectionOf(host("h1", "10.0.0.1"))), true);
+        assert.equal(await pulumi.isSecret(connectionOf(host("h1", "10.0.0.1"), { dialErrorLimit: 1, perDialTimeout: 1 })), true);
     });
 });
