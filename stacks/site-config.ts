@@ -91,6 +91,8 @@ export function readSite(config = new pulumi.Config("middleware")): Site {
         }
         if (!password) p.add("middleware:redisPassword", "is required: pulumi config set --secret middleware:redisPassword ...", undefined);
     }
+    // Optional: RedisHa generates the VRRP password when the site does not choose one.
+    const vrrpPassword = config.getSecret("redisVrrpPassword");
     p.throwIfAny(`stack ${pulumi.getStack()}`);
-    return { hosts, redis: redis && password ? { ...redis, password } : undefined };
+    return { hosts, redis: redis && password ? { ...redis, password, vip: { ...redis.vip, password: vrrpPassword } } : undefined };
 }

@@ -59,7 +59,7 @@ export interface LegacyRedisOptions {
 /** Takes the sandbox down and lays out the legacy Redis pair anew. */
 export async function freshLegacyRedis(opts: LegacyRedisOptions = {}): Promise<sandbox.Inventory> {
     await sandbox.down();
-    return sandbox.up({ hosts: 2, site: "legacy-redis", dataset: opts.keys === undefined ? {} : { keys: opts.keys }, redisVersion: opts.redisVersion });
+    return sandbox.up({ hosts: 3, site: "legacy-redis", dataset: opts.keys === undefined ? {} : { keys: opts.keys }, redisVersion: opts.redisVersion });
 }
 
 /** The legacy pair's password, from the sandbox's file. */

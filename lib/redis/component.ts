@@ -5,6 +5,7 @@
  * @module
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { materialize } from "../core/materialize";
 import { describePlan, Plan } from "../core/plan";
 import { RedisHaArgs, resolveRedisHa } from "./args";
@@ -34,7 +35,10 @@ export class RedisHa extends pulumi.ComponentResource {
     constructor(name: string, args: RedisHaArgs, opts?: pulumi.ComponentResourceOptions) {
         const resolved = resolveRedisHa(name, args);
         super(REDIS_HA_TYPE, name, {}, opts);
-        this.plan = planRedisHa(name, resolved);
+        const vrrpPassword = resolved.vip.password === undefined
+            ? new random.RandomPassword(`${name}-vrrp-password`, { length: 8, special: false }, { parent: this }).result
+            : undefined;
+        this.plan = planRedisHa(name, resolved, vrrpPassword);
         materialize(this.plan, new Map([[resolved.master.name, resolved.master], [resolved.slave.name, resolved.slave]]), this);
         pulumi.log.info(describePlan(this.plan), this);
         this.endpoint = pulumi.output(`${resolved.vip.address}:${resolved.port}`);

@@ -111,14 +111,25 @@ export function redisConf(r: ResolvedRedisHa, role: Role, m: ManagedPaths): stri
     return lines.join("\n") + "\n";
 }
 
-/** keepalived.conf of the managed instance: the same VIP and router id as before. */
+/** The line of keepalived.conf that the stage step fills in with the VRRP password from stdin. */
+export const VRRP_AUTH_PASS_PLACEHOLDER = "@VRRP_AUTH_PASS@";
+
+/**
+ * keepalived.conf of the managed instance: the same VIP and router id as before. Adverts go
+ * unicast to the other host of the pair, and only adverts from it that carry the pair's VRRP
+ * password are heard: a keepalived elsewhere on the segment with the same router id cannot take
+ * the VIP. The password is a placeholder here ({@link VRRP_AUTH_PASS_PLACEHOLDER}); the stage
+ * step writes it from stdin, and the file is mode 0600.
+ */
 export function keepalivedConf(r: ResolvedRedisHa, role: Role, host: string, m: ManagedPaths): string {
     const v = r.vip;
+    const [self, peer] = role === "master" ? [r.master, r.slave] : [r.slave, r.master];
     return `! Managed by pulumi-middleware: the VIP of the Redis pair (${role})
 global_defs {
     router_id redis_${host}
     script_user root
     enable_script_security
+    vrrp_check_unicast_src
 }
 
 vrrp_script chk_redis {
@@ -139,6 +150,14 @@ vrrp_instance VI_REDIS {
     virtual_router_id ${v.virtualRouterId}
     priority ${role === "master" ? 255 : 254}
     advert_int 1
+    unicast_src_ip ${self.address}
+    unicast_peer {
+        ${peer.address}
+    }
+    authentication {
+        auth_type PASS
+        auth_pass ${VRRP_AUTH_PASS_PLACEHOLDER}
+    }
     virtual_ipaddress {
         ${v.address}/${v.prefix} dev ${v.interface}
     }
@@ -147,6 +166,15 @@ vrrp_instance VI_REDIS {
     }
 }
 `;
+}
+
+/**
+ * Shell that writes keepalived.conf with the VRRP password in `$MW_VRRP_PASSWORD` in place of
+ * the placeholder, mode 0600, through shell built-ins only (the password is in no argv).
+ */
+export function writeKeepalivedConf(path: string, content: string): string {
+    const [head, tail] = content.split(VRRP_AUTH_PASS_PLACEHOLDER);
+    return sh`(umask 077 && printf '%s%s%s' ${head} "$MW_VRRP_PASSWORD" ${tail} >${`${path}.mw-tmp`}) && mv -f ${`${path}.mw-tmp`} ${path}`;
 }
 
 /** The vrrp_script: the local Redis answers PING, with the password read from auth.conf. */

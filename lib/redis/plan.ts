@@ -28,23 +28,34 @@ export const REDIS_STEPS = {
     slaveRemoveBackups: "slave-remove-backups",
 } as const;
 
-/** The plan of component `name` for the resolved arguments. */
-export function planRedisHa(name: string, r: ResolvedRedisHa): Plan {
+/**
+ * The plan of component `name` for the resolved arguments.
+ *
+ * @param generatedVrrpPassword - the VRRP password when `vip.password` is not given (`RedisHa`
+ * generates one with `random.RandomPassword`)
+ * @throws Error when neither gives a VRRP password
+ */
+export function planRedisHa(name: string, r: ResolvedRedisHa, generatedVrrpPassword?: pulumi.Input<string>): Plan {
     const M = r.master.name;
     const S = r.slave.name;
     const ids = REDIS_STEPS;
+    const vrrpPassword = r.vip.password ?? generatedVrrpPassword;
+    if (vrrpPassword === undefined) throw new Error(`${name}: planRedisHa needs vip.password or a generated VRRP password`);
     const password = pulumi.secret(pulumi.output(r.password).apply((p) => `${p}\n`));
-    const step = (s: Omit<PlannedStep, "stdin" | "protect">): PlannedStep => ({ ...s, stdin: password, protect: r.finalize });
+    // The stage steps write keepalived.conf: the VRRP password follows the pair's.
+    const stageStdin = pulumi.secret(pulumi.all([r.password, vrrpPassword]).apply(([p, v]) => `${p}\n${v}\n`));
+    const step = (s: Omit<PlannedStep, "stdin" | "protect">, stdin = password): PlannedStep => ({ ...s, stdin, protect: r.finalize });
     // What the outcome of a step depends on. A change redoes the step; pre-checks are never
     // redone (they describe the legacy site, which a completed migration has renamed). A new
     // version or install source redoes only the install steps, new version first.
-    const layout = JSON.stringify({ port: r.port, vip: r.vip, legacy: r.legacy, managedRoot: r.managedRoot });
+    const { password: _vrrp, ...vip } = r.vip;
+    const layout = JSON.stringify({ port: r.port, vip, legacy: r.legacy, managedRoot: r.managedRoot });
     const binaries = JSON.stringify({ version: r.version, source: r.source });
     const steps: PlannedStep[] = [
         step({ id: ids.masterPrecheck, host: M, kind: "check", summary: "legacy layout, password, master role, VIP, room for the data", action: precheck(r, "master") }),
         step({ id: ids.slavePrecheck, host: S, kind: "check", summary: "legacy layout, password, slave role and replication link", action: precheck(r, "slave") }),
-        step({ id: ids.masterStage, host: M, summary: `stage configs, keepalived and init scripts under ${r.managedRoot} (master)`, action: stage(r, "master", M), triggers: [layout] }),
-        step({ id: ids.slaveStage, host: S, summary: `stage configs, keepalived and init scripts under ${r.managedRoot} (slave)`, action: stage(r, "slave", S), triggers: [layout] }),
+        step({ id: ids.masterStage, host: M, summary: `stage configs, keepalived and init scripts under ${r.managedRoot} (master)`, action: stage(r, "master", M), triggers: [layout] }, stageStdin),
+        step({ id: ids.slaveStage, host: S, summary: `stage configs, keepalived and init scripts under ${r.managedRoot} (slave)`, action: stage(r, "slave", S), triggers: [layout] }, stageStdin),
         step({
             id: ids.slaveInstall,
             host: S,

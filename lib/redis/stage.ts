@@ -7,19 +7,28 @@
  * @module
  */
 import type { Reversible } from "../core/actions/reversible";
+import { readSecretFromStdin } from "../core/script";
 import { raw, sh } from "../core/shell";
 import type { ResolvedRedisHa } from "./args";
-import { checkScript, keepalivedConf, keepalivedInit, managedPaths, redisConf, redisInit, Role, writeFile } from "./files";
+import { checkScript, keepalivedConf, keepalivedInit, managedPaths, redisConf, redisInit, Role, writeFile, writeKeepalivedConf } from "./files";
 import { redisPreamble } from "./redis-sh";
 
 /** The file that marks a managed root as made by this library (so rollback may remove it). */
 export const MANAGED_MARKER = ".managed-by-pulumi-middleware";
 
-/** Forward: lays out the managed instance. Inverse: removes the managed root this step made. */
+/**
+ * Forward: lays out the managed instance. Inverse: removes the managed root this step made.
+ * Its stdin holds the pair's password, then the VRRP password.
+ */
 export function stage(r: ResolvedRedisHa, role: Role, host: string): Reversible {
     const m = managedPaths(r.managedRoot);
     const marker = `${m.root}/${MANAGED_MARKER}`;
     const forward = sh`${raw(redisPreamble(r))}
+${raw(readSecretFromStdin("MW_VRRP_PASSWORD"))}
+case $MW_VRRP_PASSWORD in
+    *[!A-Za-z0-9._+=@%-]*) echo 'middleware: the VRRP password may hold only letters, digits and ._+=@%-' >&2; exit 2 ;;
+esac
+if [ "\${#MW_VRRP_PASSWORD}" -gt 8 ]; then echo 'middleware: the VRRP password has more than 8 characters (keepalived uses 8)' >&2; exit 2; fi
 if [ -e ${m.root} ] && [ ! -e ${marker} ]; then
     echo ${`middleware: ${m.root} exists and was not made by this library`} >&2
     exit 1
@@ -36,7 +45,7 @@ mkdir -p ${[`${m.root}/versions`, `${m.root}/keepalived/sbin`, `${m.root}/conf`,
 chmod 0700 ${m.dataDir}
 cp -f ${r.source.keepalived} ${m.keepalived}
 ${raw(writeFile(m.config, redisConf(r, role, m), "0644"))}
-${raw(writeFile(m.keepalivedConfig, keepalivedConf(r, role, host, m), "0644"))}
+${raw(writeKeepalivedConf(m.keepalivedConfig, keepalivedConf(r, role, host, m)))}
 ${raw(writeFile(m.check, checkScript(r, m), "0755"))}
 ${raw(writeFile(m.redisInit, redisInit(r, m), "0755"))}
 ${raw(writeFile(m.keepalivedInit, keepalivedInit(r, m), "0755"))}

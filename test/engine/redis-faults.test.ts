@@ -132,7 +132,7 @@ describe("Redis faults through the engine (a full disk in the switch window, rea
             const { result, error } = await s.timed("up resuming after free-disk", () => s.stack!.up());
             assert.ifError(error);
             assert.equal(result!.summary.result, "succeeded");
-            assert.deepEqual(result!.summary.resourceChanges, { create: 2, same: 11 });
+            assert.deepEqual(result!.summary.resourceChanges, { create: 2, same: 12 });
             assert.deepEqual(story(await journalSince(since, COMPONENT)), [
                 `${MASTER} ${REDIS_STEPS.masterSwitch} forward ok`,
                 `${SLAVE} ${REDIS_STEPS.slaveIn} forward ok`,

@@ -9,6 +9,10 @@ import {
     assertLegacyTreesBack, backupsLeft, COMPONENT, HOSTS, legacyTrees, MANAGED_REDIS, MASTER, onHost, PORT, RedisScenario, REVERSIBLE,
     settleConcurrent, SLAVE, story,
 } from "../support/redis-scenario";
+import { eventually } from "../support/redis";
+
+/** The sandbox's third host, outside the pair. */
+const FOREIGN = "h3";
 
 /*
  * The Redis migration through the real engine: the sandbox's legacy pair (master h1, slave h2,
@@ -64,7 +68,7 @@ describe("Redis migration through the engine (real pulumi up / destroy on the sa
                 const { result, error } = await s.timed("up (migration, with a writer)", () => s.stack!.up());
                 assert.ifError(error);
                 assert.equal(result!.summary.result, "succeeded");
-                assert.equal(result!.summary.resourceChanges?.create, 13, JSON.stringify(result!.summary.resourceChanges));
+                assert.equal(result!.summary.resourceChanges?.create, 14, JSON.stringify(result!.summary.resourceChanges));
             });
             first = run;
             assert.equal(run.lost, 0, "lost writes");
@@ -114,6 +118,61 @@ describe("Redis migration through the engine (real pulumi up / destroy on the sa
             assert.equal(result!.summary.result, "succeeded");
             assert.deepEqual(Object.keys(result!.summary.resourceChanges ?? {}), ["same"], JSON.stringify(result!.summary.resourceChanges));
             assert.deepEqual(await journalMark(HOSTS), before, "no journal line on any host");
+        });
+
+        it("a foreign keepalived with the VIP's router id and a winning priority does not make the managed master step down or drop the VIP", async function () {
+            this.timeout(120_000);
+            const conf = await onHost(MASTER, `cat ${MANAGED_REDIS}/conf/keepalived.conf`);
+            assert.match(conf, /auth_type PASS/);
+            assert.match(conf, new RegExp(`unicast_peer \\{\\s*${s.inv.hosts[1].address.replace(/\./g, "\\.")}\\s*\\}`));
+            assert.match(conf, /vrrp_check_unicast_src/);
+            assert.equal((await onHost(MASTER, `stat -c %a ${MANAGED_REDIS}/conf/keepalived.conf`)).trim(), "600");
+            const routerId = /virtual_router_id (\d+)/.exec(conf)![1];
+            const logLines = async (h: string) => Number((await onHost(h, `wc -l <${MANAGED_REDIS}/log/keepalived.log`)).trim());
+            const marks = { [MASTER]: await logLines(MASTER), [SLAVE]: await logLines(SLAVE) };
+            const stateChange = (l: string) => /Entering (BACKUP|MASTER|FAULT) STATE|removing (protocol )?VIPs/i.test(l);
+            // A third host on the segment claims the VIP at priority 255 with a higher address than
+            // the master (which wins a tie): first by multicast, then unicast straight to both hosts.
+            const peers = s.inv.hosts.filter((h) => h.name !== FOREIGN).map((h) => h.address).join(" ");
+            for (const [mode, unicast] of [["multicast", ""], ["unicast", `unicast_peer { ${peers} }`]] as const) {
+                await onHost(FOREIGN, `cat >/tmp/foreign-keepalived.conf <<'EOF'
+vrrp_instance FOREIGN {
+    state MASTER
+    interface eth0
+    virtual_router_id ${routerId}
+    priority 255
+    advert_int 1
+    ${unicast}
+    virtual_ipaddress {
+        ${s.vip}/24 dev eth0
+    }
+}
+EOF
+rm -f /tmp/foreign-keepalived*.pid
+setsid /usr/sbin/keepalived --dont-fork --log-console -f /tmp/foreign-keepalived.conf -p /tmp/foreign-keepalived.pid -r /tmp/foreign-keepalived-vrrp.pid >/tmp/foreign-keepalived.log 2>&1 </dev/null &`);
+                const seen = new Set<string>();
+                try {
+                    assert.ok(await eventually(async () => (await vipHolders([FOREIGN], s.vip)).length === 1, 10_000), `${mode}: the foreign keepalived took the VIP on its own host`);
+                    const until = Date.now() + 6000;
+                    while (Date.now() < until) {
+                        seen.add((await vipHolders(HOSTS, s.vip)).join("+"));
+                        await new Promise((resolve) => setTimeout(resolve, 100));
+                    }
+                } finally {
+                    await onHost(FOREIGN, "kill $(cat /tmp/foreign-keepalived.pid) 2>/dev/null; :");
+                    await eventually(async () => (await vipHolders([FOREIGN], s.vip)).length === 0, 5000);
+                }
+                assert.deepEqual([...seen], [MASTER], `${mode}: the VIP stayed on ${MASTER} alone (polled every 100 ms)`);
+                const master = (await onHost(MASTER, `tail -n +${marks[MASTER] + 1} ${MANAGED_REDIS}/log/keepalived.log`)).split("\n");
+                assert.deepEqual(master.filter(stateChange), [], `${MASTER} (${mode}): the managed master never stepped down:\n${master.join("\n")}`);
+                assert.ok(master.some((l) => /received a 0 auth, expecting 1/.test(l)) || mode === "multicast", `${MASTER} (${mode}): the foreign adverts were refused for their authentication`);
+                const slave = (await onHost(SLAVE, `tail -n +${marks[SLAVE] + 1} ${MANAGED_REDIS}/log/keepalived.log`)).split("\n");
+                const flaps = slave.filter((l) => /Entering MASTER STATE/.test(l)).length;
+                console.log(`      ${mode} foreign keepalived: VIP on ${[...seen].join(", ")} throughout; ${SLAVE} claimed it ${flaps} time(s), each time handed back at once`);
+                if (mode === "multicast") assert.equal(flaps, 0, `${SLAVE}: the multicast adverts do not reach the unicast pair at all`);
+                marks[MASTER] = await logLines(MASTER);
+                marks[SLAVE] = await logLines(SLAVE);
+            }
         });
 
         it("destroy with a writer carries every acknowledged write back to the legacy master (those before and during the rollback)", async function () {

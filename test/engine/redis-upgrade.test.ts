@@ -78,7 +78,7 @@ async function changeVersion(to: string, label: string): Promise<void> {
             const { result, error } = await s.timed(`up (${label})`, () => s.stack!.up());
             assert.ifError(error);
             assert.equal(result!.summary.result, "succeeded");
-            assert.deepEqual(result!.summary.resourceChanges, { replace: 2, same: 11 });
+            assert.deepEqual(result!.summary.resourceChanges, { replace: 2, same: 12 });
         } finally {
             holders = await vip.stop();
         }

@@ -10,7 +10,7 @@ const PASSWORD = "s3cret-Pa55word-that-must-not-leak";
 const args = (over: Partial<RedisHaArgs> = {}): RedisHaArgs => ({
     master: { name: "h1", address: "10.0.0.11", privateKey: pulumi.secret("KEY"), hostKey },
     slave: { name: "h2", address: "10.0.0.12", privateKey: pulumi.secret("KEY"), hostKey },
-    vip: { address: "10.0.0.100", interface: "eth0" },
+    vip: { address: "10.0.0.100", interface: "eth0", password: "vrrp-pw" },
     password: PASSWORD,
     version: "7.0.15",
     ...over,
@@ -33,7 +33,7 @@ describe("RedisHa arguments", function () {
         assert.equal(r.legacy.cli, "/app/soft/redis-5.0.5/bin/redis-cli");
         assert.equal(r.legacy.config, "/etc/redis/redis.conf");
         assert.equal(r.managedRoot, "/app/middleware/redis");
-        assert.deepEqual(r.vip, { address: "10.0.0.100", prefix: 24, interface: "eth0", virtualRouterId: 51 });
+        assert.deepEqual(r.vip, { address: "10.0.0.100", prefix: 24, interface: "eth0", virtualRouterId: 51, password: "vrrp-pw" });
         assert.equal(r.port, 6379);
     });
 
@@ -129,7 +129,7 @@ describe("RedisHa plan", function () {
         assert.deepEqual(sameScripts, plan.steps.map((s) => s.id).filter((id) => id !== S.slaveInstall && id !== S.masterInstall), "no other script names the version");
         assert.equal(byId.get(S.masterPrecheck)!.triggers, undefined);
         assert.equal(byId.get(S.slavePrecheck)!.triggers, undefined);
-        const moved = planRedisHa("redis", resolveRedisHa("redis", args({ vip: { address: "10.0.0.101" } })));
+        const moved = planRedisHa("redis", resolveRedisHa("redis", args({ vip: { address: "10.0.0.101", password: "vrrp-pw" } })));
         assert.ok(moved.steps.filter((s) => s.kind !== "check").every((s) => JSON.stringify(s.triggers) !== JSON.stringify(byId.get(s.id)!.triggers)));
     });
 

@@ -10,7 +10,7 @@ const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH
 const r = resolveRedisHa("redis", {
     master: { name: "h1", address: "10.0.0.11", privateKey: pulumi.secret("KEY"), hostKey },
     slave: { name: "h2", address: "10.0.0.12", privateKey: pulumi.secret("KEY"), hostKey },
-    vip: { address: "10.0.0.100", interface: "eth0" },
+    vip: { address: "10.0.0.100", interface: "eth0", password: "vrrp-pw" },
     password: "pw",
     version: "6.2.11",
 });
