@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { ensurePackages } from "../../../sandbox/prerequisites";
+import { requireInstalled } from "../../../sandbox/prerequisites";
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -63,8 +63,8 @@ describe("bench/writer against a real redis-server", function () {
     const target = () => ({ host: HOST, port, password: PASSWORD });
 
     before(async function () {
-        // The sandbox's prerequisites include redis-server; a fresh machine gets it here.
-        if (!fs.existsSync(REDIS_SERVER)) await ensurePackages();
+        // redis-server is a prerequisite (npm run prerequisites, before mocha): checked, never installed here.
+        requireInstalled(REDIS_SERVER, "redis-server");
         port = await freePort();
         server = await startRedis(port);
         admin = await connect({ ...target(), connectTimeoutMs: 1000 });
