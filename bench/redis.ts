@@ -38,7 +38,7 @@ async function measured(label: string, vip: string, password: string, run: () =>
         writes: report.attempts,
         acknowledged: report.acknowledged,
     };
-    console.log(`bench: ${label}: ${JSON.stringify(figures)}`);
+    console.log(`bench: ${label}: ${JSON.stringify(figures)}, failed writes by cause ${JSON.stringify(report.failures)}`);
     return figures;
 }
 
