@@ -38,7 +38,7 @@ async function measured(label: string, vip: string, password: string, run: () =>
         writes: report.attempts,
         acknowledged: report.acknowledged,
     };
-    console.log(`bench: ${label}: ${JSON.stringify(figures)}`);
+    console.log(`bench: ${label}: ${JSON.stringify(figures)}, failed writes by cause ${JSON.stringify(report.failures)}`);
     return figures;
 }
 
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     if (keys !== undefined && !(Number.isInteger(keys) && keys > 0)) throw new Error(`--keys: expected a positive whole number, got ${rest[keysAt + 1]}`);
 
     console.log("bench: laying out a fresh legacy Redis pair in the sandbox");
-    await sandbox.up({ hosts: 2, site: "legacy-redis" });
+    await sandbox.up({ hosts: 2, site: "legacy-redis", installPrerequisites: true });
     const stack: Stack = await siteStack("bench");
     if (await hasResources(stack)) await stack.destroy();
     const inventory = await freshLegacyRedis({ keys });

@@ -1,11 +1,12 @@
 /**
  * The benchmark's measuring client: writes through the VIP at a steady pace while a migration
  * runs, then tells how long writes were refused (downtime) and which acknowledged writes the
- * server no longer has (lost writes).
+ * server no longer has (lost writes). It talks to Redis through ioredis, set up in
+ * ./redis-client so that every write's outcome is seen: no queueing, no retries, no resending.
  *
  * @module
  */
-import { connect, RedisClient } from "./resp";
+import { connect, Redis } from "./redis-client";
 
 /** Where to write and how often. */
 export interface WriterOptions {
@@ -27,7 +28,7 @@ export interface WriterOptions {
 export interface WriterReport {
     /** Writes tried, one per seq (1..attempts). */
     readonly attempts: number;
-    /** Writes answered `+OK`. */
+    /** Writes answered `OK`. */
     readonly acknowledged: number;
     /** Writes that failed: no connection, an error reply, a timeout or a dropped connection. */
     readonly failed: number;
@@ -41,7 +42,11 @@ export interface WriterReport {
     readonly acknowledgedSeqs: number[];
     /** When each of `acknowledgedSeqs` was acknowledged (same index). */
     readonly ackTimes: number[];
-    /** How many failures had each cause, e.g. `{ "ECONNREFUSED": 12, "SET timed out after 1000 ms": 1 }`. */
+    /**
+     * How many failures had each cause, e.g. `{ "connect to 10.0.0.100:6379: ECONNREFUSED": 12,
+     * "Command timed out": 1 }`. A cause that starts with `connect to ` never sent its write; any
+     * other may have been applied by the server without the client learning it.
+     */
     readonly failures: Record<string, number>;
     readonly startedAt: number;
     readonly stoppedAt: number;
@@ -90,23 +95,30 @@ export function startWriter(options: WriterOptions): Writer {
     const ackTimes: number[] = [];
     const failures: Record<string, number> = {};
     let attempts = 0;
-    let client: RedisClient | undefined;
+    let client: Redis | undefined;
     let stopping = false;
     let wake: (() => void) | undefined;
 
     async function writeOnce(seq: number): Promise<void> {
         try {
-            if (client === undefined || client.closed) client = await connect({ host, port, password, connectTimeoutMs });
-            const reply = await client.command(["SET", `${keyPrefix}:${seq}`, String(seq)], requestTimeoutMs);
+            if (client?.status !== "ready") {
+                client?.disconnect();
+                client = undefined;
+                client = await connect({ host, port, password, connectTimeoutMs, commandTimeoutMs: requestTimeoutMs });
+            }
+            const reply = await client.set(`${keyPrefix}:${seq}`, String(seq));
             if (reply !== "OK") throw new Error(`SET answered ${JSON.stringify(reply)}`);
             ackTimes.push(performance.now());
             acknowledgedSeqs.push(seq);
         } catch (e) {
-            const cause = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+            // connect's errors say "connect to ..." (the write was never sent); the others are
+            // ioredis' ("Command timed out", "Connection is closed.") or the server's (READONLY ...).
+            const cause = e instanceof Error ? e.message : String(e);
             failures[cause] = (failures[cause] ?? 0) + 1;
-            // An error reply such as READONLY means the VIP led to a node that is no longer
-            // the master: only a new connection can reach the one that is.
-            client?.close();
+            // Whatever failed, the next write goes over a new connection: after a timeout the
+            // VIP may have moved (a dropped packet is never answered), and an error reply such
+            // as READONLY means the VIP led to a node that is no longer the master.
+            client?.disconnect();
             client = undefined;
         }
     }
@@ -128,7 +140,7 @@ export function startWriter(options: WriterOptions): Writer {
                 wake = undefined;
             }
         }
-        client?.close();
+        client?.disconnect();
         return performance.now();
     }
 
@@ -193,16 +205,14 @@ export async function verifyWrites(options: VerifyOptions): Promise<VerifyReport
     const batchSize = options.batchSize ?? 1000;
     const timeoutMs = options.timeoutMs ?? 10_000;
     const seqs = options.report.acknowledgedSeqs;
-    const client = await connect({ host, port, password, connectTimeoutMs: options.connectTimeoutMs ?? 2000 });
+    const client = await connect({ host, port, password, connectTimeoutMs: options.connectTimeoutMs ?? 2000, commandTimeoutMs: timeoutMs });
     const lostSeqs: number[] = [];
     try {
         const batches: number[][] = [];
         for (let i = 0; i < seqs.length; i += batchSize) batches.push(seqs.slice(i, i + batchSize));
         for (let i = 0; i < batches.length; i += BATCHES_IN_FLIGHT) {
             const group = batches.slice(i, i + BATCHES_IN_FLIGHT);
-            const replies = await Promise.all(
-                group.map((batch) => client.command(["MGET", ...batch.map((seq) => `${keyPrefix}:${seq}`)], timeoutMs)),
-            );
+            const replies = await Promise.all(group.map((batch) => client.mget(batch.map((seq) => `${keyPrefix}:${seq}`))));
             group.forEach((batch, b) => {
                 const values = replies[b];
                 if (!Array.isArray(values) || values.length !== batch.length) {
@@ -214,7 +224,7 @@ export async function verifyWrites(options: VerifyOptions): Promise<VerifyReport
             });
         }
     } finally {
-        client.close();
+        client.disconnect();
     }
     lostSeqs.sort((a, b) => a - b);
     return { checked: seqs.length, lostWrites: lostSeqs.length, lostSeqs };

@@ -1,6 +1,8 @@
 import * as fs from "fs";
 import { down, exec, fault, formatStatus, inventory, status, up } from "./index";
 import { parseFaultKind } from "./faults";
+import { installPrerequisites, missingPrerequisites, missingPrerequisitesError } from "./prerequisites";
+import { progress } from "./progress";
 import { SITES } from "./sites";
 import { DEBIAN_REDIS_VERSION, redisVersions } from "./sites/redis-versions";
 
@@ -8,6 +10,11 @@ const USAGE = `usage: npm run sandbox -- COMMAND
   up [--hosts N] [--site NAME] [--keys N] [--seed N] [--redis-version V] [--authorize FILE.pub]
                       create the hosts (and lay out a site), or bring them back to working order;
                       --redis-version: legacy-redis on ${redisVersions().join(", ")} (default ${DEBIAN_REDIS_VERSION}, Debian's)
+                      (installs missing prerequisites first, as the next command does)
+  prerequisites [--check]
+                      install what the sandbox and the tests need: Debian packages, the Kafka and
+                      ZooKeeper jars and the Redis 6.2 builds from Maven Central (npm run prerequisites);
+                      --check: only say what is missing
   down [--purge]      remove everything the sandbox made (--purge: its keys too)
   status [--json]     hosts, links, disks, services, VIP holder
   inventory           JSON for stacks and tests: hosts, keys, VIP, site facts
@@ -56,8 +63,20 @@ async function main(argv: string[]): Promise<number> {
                 keys: opts.authorize ? [fs.readFileSync(opts.authorize, "utf8")] : undefined,
                 dataset: { keys: wholeNumber("keys", opts.keys), seed: wholeNumber("seed", opts.seed) },
                 redisVersion: opts["redis-version"],
+                installPrerequisites: true,
             });
             process.stderr.write(`sandbox: up in ${((Date.now() - started) / 1000).toFixed(1)}s: ${inv.hosts.map((h) => `${h.name}=${h.address}`).join(" ")}\n`);
+            return 0;
+        }
+        case "prerequisites": {
+            const { opts } = parseOptions(rest, [], ["check"]);
+            if (opts.check !== "true") {
+                await installPrerequisites();
+                return 0;
+            }
+            const missing = await missingPrerequisites();
+            if (missing.length) throw missingPrerequisitesError(missing);
+            progress("prerequisites: all present");
             return 0;
         }
         case "down": {

@@ -7,7 +7,7 @@ import { Inventory, baseInventory, writeInventory } from "./inventory";
 import { ensureKeys } from "./keys";
 import { withLock } from "./lock";
 import { checkSubnetFree, ensureBridge, ensureHostNetwork, removeBridge, removeHostNetwork, sandboxNamespaces } from "./network";
-import { ensurePackages, requireRoot, requireTools } from "./prerequisites";
+import { installPrerequisites, requirePrerequisites, requireRoot, requireTools } from "./prerequisites";
 import { progress } from "./progress";
 import { readRecord, writeRecord } from "./record";
 import { siteByName } from "./sites";
@@ -33,6 +33,14 @@ export interface UpOptions {
      * @default - the version the site already runs, else Debian's
      */
     readonly redisVersion?: string;
+    /**
+     * Install missing prerequisites first (Debian packages, jars, Redis builds), as
+     * `npm run prerequisites` does: for operators' commands (`npm run sandbox -- up`, the demo,
+     * the benchmark). Tests leave it off, so that a missing prerequisite fails at once, naming
+     * that command, instead of being installed inside a test's time limit.
+     * @default false - prerequisites are checked, not installed
+     */
+    readonly installPrerequisites?: boolean;
 }
 
 /** A site context bound to the running sandbox. */
@@ -70,7 +78,7 @@ async function upLocked(s: SandboxSettings, opts: UpOptions): Promise<Inventory>
         redisBinDir(opts.redisVersion); // throws for a version the sandbox does not offer
     }
     await requireTools();
-    await ensurePackages();
+    await (opts.installPrerequisites ? installPrerequisites() : requirePrerequisites());
 
     fs.mkdirSync(s.stateDir, { recursive: true, mode: 0o755 });
     fs.chmodSync(s.stateDir, 0o755);

@@ -1,8 +1,14 @@
 import * as fs from "fs";
 import { progress } from "./progress";
 import { must, run, sleep, waitFor } from "./run";
-import { ensureMiddlewareJars } from "./sites/kafka-jars";
-import { ensureRedisVersions } from "./sites/redis-versions";
+import { ensureMiddlewareJars, JARS_PUBLISH_ROOT, KAFKA_VERSION, middlewareJarsReady, ZOOKEEPER_VERSION } from "./sites/kafka-jars";
+import { ensureRedisVersions, REDIS_PUBLISH_ROOT, redisVersionsReady, SANDBOX_REDIS_VERSIONS } from "./sites/redis-versions";
+
+/**
+ * The command that installs every prerequisite of the sandbox and the test suite; `npm test`
+ * runs it before mocha. Every check that finds something missing names it.
+ */
+export const PREREQUISITES_COMMAND = "npm run prerequisites";
 
 /**
  * Debian packages the sandbox installs when missing. `postgresql` brings PostgreSQL 15
@@ -49,6 +55,63 @@ export async function missingPackages(): Promise<string[]> {
             .map((l) => l.split(" ")[0]),
     );
     return PACKAGES.filter((p) => !installed.has(p));
+}
+
+/**
+ * What is missing of the prerequisites, one phrase per kind (Debian packages, jars, Redis
+ * builds); empty when everything is there. Installs and changes nothing, and takes well under
+ * a second, so tests and `up` can check before they start.
+ */
+export async function missingPrerequisites(): Promise<string[]> {
+    const missing: string[] = [];
+    const packages = await missingPackages();
+    if (packages.length) missing.push(`Debian packages ${packages.join(", ")}`);
+    if (!middlewareJarsReady()) missing.push(`Kafka ${KAFKA_VERSION} and ZooKeeper ${ZOOKEEPER_VERSION} jars (Maven Central, for the hosts under ${JARS_PUBLISH_ROOT})`);
+    if (process.arch === "x64" && !redisVersionsReady()) {
+        missing.push(`Redis ${Object.keys(SANDBOX_REDIS_VERSIONS).join(" and ")} builds (Maven Central, for the hosts under ${REDIS_PUBLISH_ROOT})`);
+    }
+    return missing;
+}
+
+/** The error of a check that found `missing` (see {@link missingPrerequisites}): what, and the command that installs it. */
+export function missingPrerequisitesError(missing: readonly string[]): Error {
+    return new Error(`prerequisites missing: ${missing.join("; ")}. ` +
+        `Install them first with \`${PREREQUISITES_COMMAND}\` (as root; it is a step of npm test). Tests never install anything.`);
+}
+
+/** Throws {@link missingPrerequisitesError} unless every prerequisite is there; installs nothing. */
+export async function requirePrerequisites(): Promise<void> {
+    const missing = await missingPrerequisites();
+    if (missing.length) throw missingPrerequisitesError(missing);
+}
+
+/**
+ * Throws {@link missingPrerequisitesError} unless `file` exists: for a test that needs one
+ * program of the prerequisites (say /usr/bin/redis-server) and nothing else of the sandbox.
+ */
+export function requireInstalled(file: string, debianPackage: string): void {
+    if (!PACKAGES.includes(debianPackage)) throw new Error(`${debianPackage} is not among the sandbox's packages (PACKAGES)`);
+    if (!fs.existsSync(file)) throw missingPrerequisitesError([`${file} (Debian package ${debianPackage})`]);
+}
+
+/**
+ * `npm run prerequisites`: installs whatever {@link missingPrerequisites} finds missing (see
+ * {@link ensurePackages}), with progress lines; when everything is there it only checks, which
+ * takes well under a second. Needs root only when something is missing.
+ */
+export async function installPrerequisites(): Promise<void> {
+    const started = Date.now();
+    const missing = await missingPrerequisites();
+    if (missing.length === 0) {
+        progress(`prerequisites: all present (${PACKAGES.length} Debian packages, Kafka/ZooKeeper jars, Redis builds), checked in ${Date.now() - started} ms`);
+        return;
+    }
+    progress(`prerequisites: installing ${missing.join("; ")}`);
+    requireRoot();
+    await ensurePackages();
+    const still = await missingPrerequisites();
+    if (still.length) throw new Error(`prerequisites still missing after the install: ${still.join("; ")}`);
+    progress(`prerequisites: installed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /**

@@ -3,27 +3,27 @@
  * `sandbox`; `npm run demo -- --rollback` takes it back with `pulumi destroy`.
  */
 import * as sandbox from "../sandbox";
-import { connect } from "../bench/resp";
+import { connect } from "../bench/redis-client";
 import { redisPassword, siteStack } from "./redis-site";
 
 async function describeEndpoint(inventory: sandbox.Inventory): Promise<string> {
     const vip = inventory.vip!.address;
-    const client = await connect({ host: vip, port: inventory.redis!.port, password: redisPassword(inventory), connectTimeoutMs: 2000 });
+    const client = await connect({ host: vip, port: inventory.redis!.port, password: redisPassword(inventory), connectTimeoutMs: 2000, commandTimeoutMs: 2000 });
     try {
-        const info = String(await client.command(["INFO", "server"], 2000));
-        const replication = String(await client.command(["INFO", "replication"], 2000));
-        const keys = await client.command(["DBSIZE"], 2000);
+        const info = await client.info("server");
+        const replication = await client.info("replication");
+        const keys = await client.dbsize();
         const field = (text: string, name: string) => new RegExp(`^${name}:(.*)$`, "m").exec(text)?.[1]?.trim() ?? "?";
         return `${vip}:${inventory.redis!.port} answers: ${field(replication, "role")} with ${field(replication, "connected_slaves")} replica(s), ${keys} keys, redis ${field(info, "redis_version")}, executable ${field(info, "executable")}`;
     } finally {
-        client.close();
+        client.disconnect();
     }
 }
 
 async function main(): Promise<void> {
     const rollback = process.argv.includes("--rollback");
     console.log("demo: sandbox hosts with the legacy Redis pair (npm run sandbox -- up --site legacy-redis)");
-    const inventory = await sandbox.up({ hosts: 2, site: "legacy-redis" });
+    const inventory = await sandbox.up({ hosts: 2, site: "legacy-redis", installPrerequisites: true });
     console.log(`demo: before: ${await describeEndpoint(inventory)}`);
     const stack = await siteStack("sandbox");
     const print = (line: string) => process.stdout.write(line);

@@ -156,6 +156,26 @@ function readResolved(file: string): string[] {
 
 const sha256 = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
 
+/** The cache's MANIFEST of `layout` when it was made from the pom hashed `pomHash` and every jar it lists is there. */
+function cachedManifest(layout: MiddlewareJars, pomHash: string): string | undefined {
+    try {
+        const m = fs.readFileSync(path.join(layout.cacheKeyDir, "MANIFEST"), "utf8");
+        return m.startsWith(`pom-sha256 ${pomHash}\n`) && jarsPresent(layout.cacheLib, m) ? m : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * Whether the jars are in the cache and published for the hosts, as {@link ensureMiddlewareJars}
+ * leaves them; fetches and changes nothing (tests check this instead of installing).
+ */
+export function middlewareJarsReady(opts: MiddlewareJarsOptions = {}): boolean {
+    const layout = middlewareJars(opts);
+    const manifest = cachedManifest(layout, sha256(pomXml(layout.kafkaVersion, layout.zookeeperVersion)));
+    return manifest !== undefined && isPublished(layout.dir, manifest);
+}
+
 /**
  * Makes Kafka and ZooKeeper jars available on every sandbox host: resolves
  * `org.apache.kafka:kafka_2.13` and `kafka-tools` at {@link KAFKA_VERSION} and
@@ -173,14 +193,7 @@ export async function ensureMiddlewareJars(opts: MiddlewareJarsOptions = {}): Pr
     if (hostOwn) throw new Error(`cannot publish jars under ${publishRoot}: each host has its own ${hostOwn}`);
     const pom = pomXml(layout.kafkaVersion, layout.zookeeperVersion);
     const pomHash = sha256(pom);
-    const cacheWarm = () => {
-        try {
-            const m = fs.readFileSync(path.join(layout.cacheKeyDir, "MANIFEST"), "utf8");
-            return m.startsWith(`pom-sha256 ${pomHash}\n`) && jarsPresent(layout.cacheLib, m) ? m : undefined;
-        } catch {
-            return undefined;
-        }
-    };
+    const cacheWarm = () => cachedManifest(layout, pomHash);
     let manifest = cacheWarm();
     if (manifest && isPublished(layout.dir, manifest)) return layout;
 

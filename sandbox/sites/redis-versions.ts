@@ -170,6 +170,18 @@ export async function ensureRedisVersions(opts: RedisVersionsOptions = {}): Prom
     return layout;
 }
 
+/**
+ * Whether every version of {@link SANDBOX_REDIS_VERSIONS} is published for the hosts, as
+ * {@link ensureRedisVersions} leaves them; fetches and changes nothing (tests check this
+ * instead of installing).
+ */
+export function redisVersionsReady(opts: RedisVersionsOptions = {}): boolean {
+    const layout = redisVersionsLayout(opts);
+    const cliSha = fileSha256(path.join(DEBIAN_REDIS_BIN_DIR, "redis-cli"));
+    return cliSha !== undefined &&
+        (Object.keys(SANDBOX_REDIS_VERSIONS) as SandboxRedisVersion[]).every((v) => isPublished(layout.binDir[v], v, cliSha));
+}
+
 /** The SOURCE file of a published version: where its binaries came from. */
 function sourceText(version: SandboxRedisVersion, cliSha: string): string {
     const b: RedisServerBuild = SANDBOX_REDIS_VERSIONS[version];

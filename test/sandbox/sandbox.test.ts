@@ -5,10 +5,11 @@ import * as fs from "fs";
 import * as net from "net";
 import { Client } from "ssh2";
 import { down, exec, fault, Inventory, InventoryHost, inventory, setQuiet, status, up } from "../../sandbox";
+import { connect, Redis } from "../../bench/redis-client";
 
 /*
- * The sandbox for real: namespaces, sshd, Redis and keepalived. Needs root; installs what is
- * missing on first run. Brings up a small legacy-redis site once and tears it down at the end.
+ * The sandbox for real: namespaces, sshd, Redis and keepalived. Needs root and the prerequisites
+ * (npm run prerequisites, before mocha; up fails at once naming it when they are missing). Brings up a small legacy-redis site once and tears it down at the end.
  */
 
 const DATASET_KEYS = 20_000;
@@ -41,47 +42,19 @@ function sshRun(host: InventoryHost, pinnedKey: string, cmd: string): Promise<st
     });
 }
 
-function resp(words: string[]): string {
-    return `*${words.length}\r\n` + words.map((w) => `$${Buffer.byteLength(w)}\r\n${w}\r\n`).join("");
+/** A connection to Redis at `address`:6379 from the root namespace (ioredis, as bench/redis-client sets it up). */
+function redisAt(address: string, password?: string): Promise<Redis> {
+    return connect({ host: address, port: 6379, password, connectTimeoutMs: 5000, commandTimeoutMs: 5000 });
 }
 
-/** Sends commands to Redis over plain TCP from the root namespace; returns each reply's first line. */
-function redis(address: string, commands: string[][]): Promise<string[]> {
-    return new Promise((resolve, reject) => {
-        const sock = net.connect({ host: address, port: 6379 });
-        let buf = "";
-        sock.setTimeout(5000, () => sock.destroy(new Error("redis timeout")));
-        sock.on("connect", () => sock.write(commands.map(resp).join("")));
-        sock.on("data", (d) => {
-            buf += d.toString();
-            const replies = parseReplies(buf);
-            if (replies.length >= commands.length) {
-                sock.end();
-                resolve(replies);
-            }
-        });
-        sock.on("error", reject);
-    });
-}
-
-function parseReplies(buf: string): string[] {
-    const replies: string[] = [];
-    let i = 0;
-    while (i < buf.length) {
-        const eol = buf.indexOf("\r\n", i);
-        if (eol < 0) break;
-        const line = buf.slice(i, eol);
-        if (line[0] === "$" && Number(line.slice(1)) >= 0) {
-            const len = Number(line.slice(1));
-            if (buf.length < eol + 2 + len + 2) break;
-            replies.push(buf.slice(eol + 2, eol + 2 + len));
-            i = eol + 2 + len + 2;
-        } else {
-            replies.push(line);
-            i = eol + 2;
-        }
+/** Runs `use` on a new connection to Redis at `address` and closes it. */
+async function withRedis<T>(address: string, password: string | undefined, use: (c: Redis) => Promise<T>): Promise<T> {
+    const c = await redisAt(address, password);
+    try {
+        return await use(c);
+    } finally {
+        c.disconnect();
     }
-    return replies;
 }
 
 function tcpReachable(address: string, port: number, timeoutMs = 1500): Promise<boolean> {
@@ -169,22 +142,19 @@ describe("sandbox (real namespaces, sshd, Redis, keepalived)", function () {
     });
 
     it("serves the legacy pair behind its VIP, with the password only", async () => {
-        // (replies are read one line or bulk string each: no array-returning commands here)
         const vip = inv.vip!.address;
-        const [noAuth] = await redis(vip, [["DBSIZE"]]);
-        assert.match(noAuth, /^-NOAUTH/);
-        const [badAuth] = await redis(vip, [["AUTH", "wrong-password"]]);
-        assert.match(badAuth, /^-(WRONGPASS|ERR)/);
-        const [ok, size, info] = await redis(vip, [["AUTH", password], ["DBSIZE"], ["INFO", "replication"]]);
-        assert.deepStrictEqual([ok, size], ["+OK", `:${DATASET_KEYS}`]);
+        await assert.rejects(withRedis(vip, undefined, (c) => c.dbsize()), /^ReplyError: NOAUTH/);
+        await assert.rejects(redisAt(vip, "wrong-password"), /^ConnectError: connect to [\d.]+:6379: (WRONGPASS|ERR)/);
+        const [size, info] = await withRedis(vip, password, (c) => Promise.all([c.dbsize(), c.info("replication")]));
+        assert.strictEqual(size, DATASET_KEYS);
         assert.match(info, /role:master/);
     });
 
     it("has the slave replicating the whole data set", async () => {
-        const [, info, size] = await redis(inv.hosts[1].address, [["AUTH", password], ["INFO", "replication"], ["DBSIZE"]]);
+        const [info, size] = await withRedis(inv.hosts[1].address, password, (c) => Promise.all([c.info("replication"), c.dbsize()]));
         assert.match(info, /role:slave/);
         assert.match(info, /master_link_status:up/);
-        assert.strictEqual(size, `:${DATASET_KEYS}`);
+        assert.strictEqual(size, DATASET_KEYS);
         const layout = await exec("h2", "ls /app/soft/redis-5.0.5/bin /app/soft/keepalived/sbin; grep -c '^requirepass\\|^masterauth' /etc/redis/redis.conf");
         assert.strictEqual(layout.stdout, "/app/soft/keepalived/sbin:\nkeepalived\n\n/app/soft/redis-5.0.5/bin:\nredis-cli\nredis-server\n2\n");
     });
@@ -193,10 +163,10 @@ describe("sandbox (real namespaces, sshd, Redis, keepalived)", function () {
         assert.deepStrictEqual(await vipHolder(), ["h1"]);
         assert.strictEqual((await exec("h1", "service keepalived stop")).code, 0);
         await eventually("VIP on h2", async () => (await vipHolder()).join() === "h2");
-        await eventually("VIP answers as the slave", async () => (await redis(inv.vip!.address, [["AUTH", password], ["INFO", "replication"]]))[1].includes("role:slave"));
+        await eventually("VIP answers as the slave", async () => (await withRedis(inv.vip!.address, password, (c) => c.info("replication"))).includes("role:slave"));
         assert.strictEqual((await exec("h1", "service keepalived start")).code, 0);
         await eventually("VIP back on h1", async () => (await vipHolder()).join() === "h1");
-        await eventually("VIP answers as the master", async () => (await redis(inv.vip!.address, [["AUTH", password], ["INFO", "replication"]]))[1].includes("role:master"));
+        await eventually("VIP answers as the master", async () => (await withRedis(inv.vip!.address, password, (c) => c.info("replication"))).includes("role:master"));
     });
 
     it("fills a host's /app to ENOSPC and frees it again", async () => {
@@ -222,7 +192,7 @@ describe("sandbox (real namespaces, sshd, Redis, keepalived)", function () {
         assert.deepStrictEqual((await status())!.hosts[1].services, { redis: "stopped", keepalived: "stopped" });
         await fault("h2", "up");
         assert.deepStrictEqual((await status())!.hosts[1].services, { redis: "running", keepalived: "running" });
-        await eventually("slave link up after reboot", async () => (await redis(inv.hosts[1].address, [["AUTH", password], ["INFO", "replication"]]))[1].includes("master_link_status:up"));
+        await eventually("slave link up after reboot", async () => (await withRedis(inv.hosts[1].address, password, (c) => c.info("replication"))).includes("master_link_status:up"));
     });
 
     it("is re-entrant: a second up is fast and keeps keys and data", async () => {
@@ -230,7 +200,7 @@ describe("sandbox (real namespaces, sshd, Redis, keepalived)", function () {
         const again = await up({ site: "legacy-redis" });
         assert.ok(Date.now() - started < 10_000, `second up took ${Date.now() - started} ms`);
         assert.deepStrictEqual(again.hosts, inv.hosts);
-        assert.strictEqual((await redis(inv.vip!.address, [["AUTH", password], ["DBSIZE"]]))[1], `:${DATASET_KEYS}`);
+        assert.strictEqual(await withRedis(inv.vip!.address, password, (c) => c.dbsize()), DATASET_KEYS);
     });
 
     it("down leaves no namespace, bridge, mount or process behind", async () => {

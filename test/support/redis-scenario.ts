@@ -72,8 +72,12 @@ export const CONCURRENT = new Map([
 ]);
 /** Shortest stretch without an acknowledged write that {@link writerGaps} lists. */
 export const GAP_MS = 250;
-/** Failures of a write that never reached a server (it cannot have been applied). */
-const NEVER_SENT = /^(connect to |ECONNREFUSED$|EHOSTUNREACH$|ENETUNREACH$)/;
+/**
+ * Failures of a write that never reached a server (it cannot have been applied): the writer's
+ * connect failed (bench/redis-client says `connect to HOST:PORT: ...`), or ioredis refused to
+ * send on a connection that was no longer writable (it queues nothing).
+ */
+const NEVER_SENT = /^(connect to |Stream isn't writeable)/;
 
 /** Scenarios started in this process, so that every stack gets its own name. */
 let scenarios = 0;

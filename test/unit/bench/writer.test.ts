@@ -1,9 +1,9 @@
 import * as assert from "node:assert/strict";
-import { ensurePackages } from "../../../sandbox/prerequisites";
+import { requireInstalled } from "../../../sandbox/prerequisites";
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import { connect, RedisClient } from "../../../bench/resp";
+import { connect, Redis } from "../../../bench/redis-client";
 import { startWriter, verifyWrites, WriterReport } from "../../../bench/writer";
 
 const REDIS_SERVER = "/usr/bin/redis-server";
@@ -34,9 +34,8 @@ async function startRedis(port: number): Promise<ChildProcess> {
     const deadline = performance.now() + 10_000;
     for (;;) {
         try {
-            const c = await connect({ host: HOST, port, password: PASSWORD, connectTimeoutMs: 500 });
-            const pong = await c.command(["PING"], 500);
-            c.close();
+            const c = await connect({ host: HOST, port, password: PASSWORD, connectTimeoutMs: 500, commandTimeoutMs: 500 });
+            const pong = await c.ping().finally(() => c.disconnect());
             if (pong === "PONG") return child;
         } catch (e) {
             if (child.exitCode !== null || performance.now() > deadline) throw new Error(`redis-server did not start: ${e}`);
@@ -59,19 +58,19 @@ describe("bench/writer against a real redis-server", function () {
     this.timeout(60_000);
     let port: number;
     let server: ChildProcess;
-    let admin: RedisClient;
+    let admin: Redis;
     const target = () => ({ host: HOST, port, password: PASSWORD });
 
     before(async function () {
-        // The sandbox's prerequisites include redis-server; a fresh machine gets it here.
-        if (!fs.existsSync(REDIS_SERVER)) await ensurePackages();
+        // redis-server is a prerequisite (npm run prerequisites, before mocha): checked, never installed here.
+        requireInstalled(REDIS_SERVER, "redis-server");
         port = await freePort();
         server = await startRedis(port);
-        admin = await connect({ ...target(), connectTimeoutMs: 1000 });
+        admin = await connect({ ...target(), connectTimeoutMs: 1000, commandTimeoutMs: 5000 });
     });
 
     after(async function () {
-        admin?.close();
+        admin?.disconnect();
         if (server !== undefined) {
             if (server.pid !== undefined) process.kill(server.pid, "SIGCONT");
             await stopRedis(server);
@@ -93,7 +92,7 @@ describe("bench/writer against a real redis-server", function () {
     it("reports a 0.5 s stall of the server (DEBUG SLEEP) as downtime", async function () {
         const writer = startWriter({ ...target(), keyPrefix: "stall" });
         await sleep(1000);
-        await admin.command(["DEBUG", "SLEEP", "0.5"], 5000);
+        await admin.call("DEBUG", "SLEEP", "0.5");
         await sleep(500);
         const report = await writer.stop();
         assert.ok(report.downtimeMs >= 450 && report.downtimeMs < 1500, `${report.downtimeMs} ms`);
@@ -124,19 +123,19 @@ describe("bench/writer against a real redis-server", function () {
         const seqs = stopped.acknowledgedSeqs;
         const gone = [seqs[0], seqs[10], seqs[seqs.length - 1]];
         const wrong = seqs[20];
-        await admin.command(["DEL", ...gone.map((s) => `frozen:${s}`)], 1000);
-        await admin.command(["SET", `frozen:${wrong}`, "not the seq"], 1000);
+        await admin.del(gone.map((s) => `frozen:${s}`));
+        await admin.set(`frozen:${wrong}`, "not the seq");
         const some = await verifyWrites({ ...target(), keyPrefix: "frozen", report: stopped, batchSize: 7 });
         assert.deepEqual(some.lostSeqs, [...gone, wrong].sort((a, b) => a - b));
         assert.equal(some.lostWrites, 4);
 
-        await admin.command(["FLUSHALL"], 5000);
+        await admin.flushall();
         const all = await verifyWrites({ ...target(), keyPrefix: "frozen", report: stopped });
         assert.equal(all.lostWrites, stopped.acknowledged);
     });
 
     it("reconnects after the server restarts, and finds the writes the restart lost", async function () {
-        admin.close();
+        admin.disconnect();
         const writer = startWriter({ ...target(), keyPrefix: "restart" });
         await sleep(500);
         const killed = performance.now();
@@ -146,7 +145,7 @@ describe("bench/writer against a real redis-server", function () {
         const restarted = performance.now();
         await sleep(500);
         const report = await writer.stop();
-        admin = await connect({ ...target(), connectTimeoutMs: 1000 });
+        admin = await connect({ ...target(), connectTimeoutMs: 1000, commandTimeoutMs: 5000 });
         assert.ok(report.failed > 0, JSON.stringify(report.failures));
         assert.ok(acksAfter(report, restarted) > 0, "no acknowledgement after the restart");
         // nothing was persisted: what was acknowledged before the kill is gone, the rest is there
