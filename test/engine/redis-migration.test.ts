@@ -1,4 +1,6 @@
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { checkpointPath } from "../../tools/engine";
 import { exec, setQuiet } from "../../sandbox";
 import { verifyWrites, WriterReport } from "../../bench/writer";
 import { REDIS_STEPS } from "../../lib/redis/plan";
@@ -6,7 +8,7 @@ import { READY_STEP } from "../../lib/core/materialize";
 import { JournalLine, journalMark, journalSince } from "../support/journal";
 import { redisDbsize, redisDigest, redisInfo, vipHolders } from "../support/redis";
 import {
-    assertLegacyTreesBack, backupsLeft, COMPONENT, HOSTS, legacyTrees, MANAGED_REDIS, MASTER, onHost, PORT, RedisScenario, REVERSIBLE,
+    assertLegacyTreesBack, backupsLeft, COMPONENT, HOSTS, PROJECT, legacyTrees, MANAGED_REDIS, MASTER, onHost, PORT, RedisScenario, REVERSIBLE,
     settleConcurrent, SLAVE, story,
 } from "../support/redis-scenario";
 import { eventually } from "../support/redis";
@@ -128,6 +130,14 @@ describe("Redis migration through the engine (real pulumi up / destroy on the sa
             assert.match(conf, /vrrp_check_unicast_src/);
             assert.equal((await onHost(MASTER, `stat -c %a ${MANAGED_REDIS}/conf/keepalived.conf`)).trim(), "600");
             const routerId = /virtual_router_id (\d+)/.exec(conf)![1];
+            // The generated VRRP password is nowhere but in that file: not in the state, the journals or a process list.
+            const vrrpPassword = /auth_pass (\S+)/.exec(conf)![1];
+            assert.match(vrrpPassword, /^[A-Za-z0-9]{8}$/);
+            assert.ok(!fs.readFileSync(checkpointPath(PROJECT, s.stackName), "utf8").includes(vrrpPassword), "the VRRP password is in the state in clear");
+            for (const h of HOSTS) {
+                const found = await exec(h, `grep -rlF -e ${vrrpPassword} /var/lib/middleware /run /tmp /proc/[0-9]*/cmdline 2>/dev/null || :`);
+                assert.deepEqual(found.stdout.split("\n").filter((l) => l), [], `${h}: the VRRP password is found outside keepalived.conf`);
+            }
             const logLines = async (h: string) => Number((await onHost(h, `wc -l <${MANAGED_REDIS}/log/keepalived.log`)).trim());
             const marks = { [MASTER]: await logLines(MASTER), [SLAVE]: await logLines(SLAVE) };
             const stateChange = (l: string) => /Entering (BACKUP|MASTER|FAULT) STATE|removing (protocol )?VIPs/i.test(l);
