@@ -135,7 +135,7 @@ describe("Redis migration through the engine (real pulumi up / destroy on the sa
             assert.match(vrrpPassword, /^[A-Za-z0-9]{8}$/);
             assert.ok(!fs.readFileSync(checkpointPath(PROJECT, s.stackName), "utf8").includes(vrrpPassword), "the VRRP password is in the state in clear");
             for (const h of HOSTS) {
-                const found = await exec(h, `grep -rlF -e ${vrrpPassword} /var/lib/middleware /run /tmp /proc/[0-9]*/cmdline 2>/dev/null || :`);
+                const found = await exec(h, "grep -rlF -f /dev/stdin /var/lib/middleware /run /tmp /proc/[0-9]*/cmdline 2>/dev/null || :", { input: `${vrrpPassword}\n` });
                 assert.deepEqual(found.stdout.split("\n").filter((l) => l), [], `${h}: the VRRP password is found outside keepalived.conf`);
             }
             const logLines = async (h: string) => Number((await onHost(h, `wc -l <${MANAGED_REDIS}/log/keepalived.log`)).trim());
