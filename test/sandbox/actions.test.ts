@@ -370,7 +370,10 @@ printf 'neighbour\\n' >neighbour`);
             const r = await run("wait-closed", "forward", waitFor({ host: address, port, timeoutSeconds: 2, intervalSeconds: 1 }).forward);
             const took = Date.now() - started;
             assert.strictEqual(r.code, 1);
-            assert.strictEqual(r.stderr.trim(), `middleware: gave up after 2 s waiting for TCP ${address}:${port} to accept connections`);
+            assert.deepStrictEqual(r.stderr.trim().split("\n"), [
+                `middleware: gave up after 2 s waiting for TCP ${address}:${port} to accept connections`,
+                `middleware: ${COMPONENT}/wait-closed: forward action failed with exit code 1`,
+            ]);
             // The deadline is kept in whole seconds of `date +%s`, so it falls up to 1 s early.
             assert.ok(took >= 1000 && took < 15_000, `took ${took} ms`);
             console.log(`      gave up after ${took} ms (timeoutSeconds 2)`);
