@@ -18,3 +18,4 @@ export * from "./core/step";
 export type { SshTarget } from "./core/ssh";
 export * from "./core/validate";
 export * from "./redis";
+export * from "./postgres";
