@@ -2,7 +2,8 @@
  * keepalived for the pair: the VIP goes to whichever host runs the primary. Each host runs a
  * check every second that passes only where PostgreSQL answers and is not in recovery; a
  * passing check adds 100 to the host's priority, so the new primary preempts the VIP as soon as
- * its check passes, and the old one has lost its bonus as soon as its server stopped.
+ * its check passes (after three VRRPv3 advert intervals of 0.2 s), and the old one has lost its
+ * bonus as soon as its server stopped.
  *
  * On the master the site's keepalived is adopted with a reload (SIGHUP): the VRRP instance keeps
  * its name and state, so the VIP does not move; destroy puts the site's file back byte for byte.
@@ -15,6 +16,13 @@ import type { ResolvedPostgresHa } from "./args";
 
 /** Seconds keepalived has to put the VIP on (or take it off) a host. */
 export const VIP_TIMEOUT_SECONDS = 30;
+
+/**
+ * VRRPv3 advertisement interval. A backup whose priority rose above the master's does not
+ * preempt on the master's adverts: it waits for three missed intervals, so this bounds how long
+ * the VIP lags behind a promotion (with the one-second check).
+ */
+export const ADVERT_INTERVAL_SECONDS = 0.2;
 
 /** The check keepalived runs: the local cluster answers and is a primary. */
 export function renderPrimaryCheck(r: ResolvedPostgresHa): string {
@@ -44,14 +52,11 @@ vrrp_script mw_pg_primary {
 
 vrrp_instance INSTANCE {
     state BACKUP
+    version 3
     interface ${r.vip.interface}
     virtual_router_id ${r.vip.virtualRouterId}
     priority 100
-    advert_int 1
-    authentication {
-        auth_type PASS
-        auth_pass mw${r.vip.virtualRouterId}
-    }
+    advert_int ${ADVERT_INTERVAL_SECONDS}
     virtual_ipaddress {
         ${r.vip.address}/${r.vip.prefix} dev ${r.vip.interface}
     }

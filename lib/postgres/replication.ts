@@ -17,6 +17,7 @@ export const REPLICATION_GRANTS = [
     "pg_promote(boolean, integer)",
     "pg_ls_dir(text, boolean, boolean)",
     "pg_stat_file(text, boolean)",
+    "pg_read_binary_file(text)",
     "pg_read_binary_file(text, bigint, bigint, boolean)",
 ] as const;
 
@@ -68,6 +69,9 @@ mw_mark 'pg_hba.conf lists both hosts for replication'
   printf 'DO $mw$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %s) THEN CREATE ROLE %s WITH LOGIN REPLICATION; END IF; END $mw$;\\n' ${`'${r.replicationUser}'`} ${r.replicationUser}
   printf "ALTER ROLE %s WITH LOGIN REPLICATION PASSWORD '%s';\\n" ${r.replicationUser} "$MW_PASSWORD"
   printf '%s\\n' ${grants}
+  # pg_rewind reads a freshly promoted primary's timeline from its control file: the switch
+  # checkpoints the new primary first, as the replication account (pg_checkpoint, PostgreSQL 15 on).
+  printf 'DO $mw$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = %s) THEN GRANT pg_checkpoint TO %s; END IF; END $mw$;\\n' "'pg_checkpoint'" ${r.replicationUser}
 } | mw_psql -f - >/dev/null
 mw_psql -c ${`SELECT pg_create_physical_replication_slot('${slot}') WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = '${slot}')`} >/dev/null
 mw_mark ${`replication account ${r.replicationUser} and slot ${slot} ready`}
@@ -99,7 +103,7 @@ if [ -e "$mw_pgdir/postgresql.auto.conf.orig" ]; then
     [ "$(mw_psql -c 'SELECT pg_reload_conf()')" = t ]
 fi
 rm -f "$mw_passfile" "$mw_pgdir/postgresql.auto.conf.orig"
-rmdir "$mw_pgdir" 2>/dev/null || :
+rmdir "$mw_pgdir" "$MW_STATE_DIR/postgres" 2>/dev/null || :
 rm -f ${savedHba} "$MW_STEP_DIR/hba_file"
 mw_mark 'the master is as the site had it: no replication account, slot or pg_hba.conf entries'
 `;

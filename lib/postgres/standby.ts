@@ -35,7 +35,10 @@ else
         fi
     fi
     if [ ! -e ${made} ]; then
-        [ -d "$mw_data" ] && printf 'existed\\n' >${made} || printf 'created\\n' >${made}
+        # The topmost directory this step creates (the data directory or one of its parents), or "-".
+        mw_top=-; mw_d=$mw_data
+        while [ ! -e "$mw_d" ]; do mw_top=$mw_d; mw_d=$(dirname "$mw_d"); done
+        printf '%s\\n' "$mw_top" >${made}
     fi
     mkdir -p "$mw_data"
     chown "$mw_os" "$mw_data"
@@ -62,10 +65,15 @@ fi
 ${raw(ka.inverse)}
 mw_stop
 if [ -e ${made} ]; then
-    if [ "$(cat ${made})" = created ]; then rm -rf "$mw_data"; else find "$mw_data" -mindepth 1 -delete; fi
+    mw_top=$(cat ${made})
+    case $mw_top in
+        -) find "$mw_data" -mindepth 1 -delete ;;
+        /?*) case $mw_data in "$mw_top"|"$mw_top"/*) rm -rf "$mw_top" ;; *) mw_die "corrupt marker $mw_top" ;; esac ;;
+        *) mw_die "corrupt marker $mw_top" ;;
+    esac
 fi
-rm -f "$mw_passfile" ${made} "$MW_STEP_DIR/backup-done"
-rmdir "$mw_pgdir" 2>/dev/null || :
+rm -f "$mw_passfile" "$mw_pgdir/postgresql.auto.conf.orig" ${made} "$MW_STEP_DIR/backup-done"
+rmdir "$mw_pgdir" "$MW_STATE_DIR/postgres" 2>/dev/null || :
 mw_mark 'the standby is gone from this host'
 `;
     return { forward, inverse };

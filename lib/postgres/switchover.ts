@@ -32,6 +32,7 @@ export function switchScript(r: ResolvedPostgresHa, from: HostArgs, to: HostArgs
     const conf = raw('"$MW_STEP_DIR/conf"');
     return sh`${raw(postgresPreamble(r))}
 mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
+rm -f "$MW_STEP_DIR/shutdown-checkpoint"
 mw_new=${N}
 mw_remote_recovery() { mw_rpsql "$mw_new" -c 'SELECT pg_is_in_recovery()' 2>/dev/null || echo down; }
 mw_remote_replayed_past() { [ "$(mw_rpsql "$mw_new" -c "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '$1') > 0" 2>/dev/null)" = t ]; }
@@ -65,7 +66,6 @@ if [ "$mw_phase" = switch ]; then
     [ "$(mw_control 'Database cluster state')" = 'shut down' ] || { mw_start; mw_die 'the primary did not shut down cleanly; it serves again'; }
     mw_ckpt=$(mw_control 'Latest checkpoint location')
     mw_lsn_ok "$mw_ckpt" || { mw_start; mw_die "unexpected shutdown checkpoint location $mw_ckpt; the primary serves again"; }
-    printf '%s\\n' "$mw_ckpt" >"$MW_STEP_DIR/shutdown-checkpoint"
     mw_mark "stopped cleanly at shutdown checkpoint $mw_ckpt"
     if ! mw_wait ${switchSeconds} "$mw_new to replay the shutdown checkpoint $mw_ckpt" mw_remote_replayed_past "$mw_ckpt"; then
         mw_replayed=$(mw_rpsql "$mw_new" -c 'SELECT pg_last_wal_replay_lsn()' 2>/dev/null || echo unknown)
@@ -84,6 +84,8 @@ if [ "$mw_phase" = switch ]; then
 fi
 if [ "$mw_phase" = rejoin ]; then
     mw_rpsql "$mw_new" -c ${`SELECT pg_create_physical_replication_slot('${mySlot}') WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = '${mySlot}')`} >/dev/null
+    # A new primary's control file shows its timeline only after a checkpoint, and pg_rewind reads it there.
+    mw_rpsql "$mw_new" -c CHECKPOINT >/dev/null || mw_mark "could not checkpoint $mw_new (the rejoin may need a base backup)"
     if [ ! -d ${conf} ]; then
         mkdir -p ${conf}.new
         for f in ${OWN_FILES}; do [ ! -e "$mw_data/$f" ] || cp -p "$mw_data/$f" ${conf}.new/; done
