@@ -7,7 +7,9 @@
  *
  * Until the promotion the old primary can come back as it was, so a standby that does not replay
  * the shutdown checkpoint in time, or a promotion that fails, leaves the old primary serving
- * again and fails the step. Every phase can be resumed: the script finds where the pair is.
+ * again and fails the step. Every phase can be resumed: the script finds where the pair is. Run
+ * where this host already follows the new primary, it only checks that (and the VIP): that is
+ * also what makes it a no-op as the undo of a switch that never happened.
  *
  * @module
  */
@@ -40,6 +42,14 @@ mw_lag_small() {
     mw_lag=$(mw_psql -c ${`SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn)), -1) FROM pg_stat_replication r JOIN pg_replication_slots s ON s.active_pid = r.pid WHERE s.slot_name = '${theirSlot}'`})
     [ "$mw_lag" -ge 0 ] && [ "$mw_lag" -le ${SWITCH_MAX_LAG_BYTES} ]
 }
+# The switch gave up before any promotion: the primary here serves again, and the standby is
+# given the time to reconnect (its walreceiver retries every 5 s) so the pair is as it was.
+mw_serve_again() {
+    mw_start
+    mw_wait 20 ${`the standby to stream through slot ${theirSlot} again`} mw_slot_active || :
+    mw_die "$@"
+}
+mw_slot_active() { [ "$(mw_psql -c ${`SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${theirSlot}' AND active`})" = 1 ]; }
 mw_phase=switch
 if mw_running; then
     if [ "$(mw_recovery)" = t ]; then
@@ -63,20 +73,19 @@ if [ "$mw_phase" = switch ]; then
     mw_psql -c CHECKPOINT >/dev/null
     mw_mark "checkpoint done (standby lag $mw_lag bytes); stopping the primary"
     mw_stop
-    [ "$(mw_control 'Database cluster state')" = 'shut down' ] || { mw_start; mw_die 'the primary did not shut down cleanly; it serves again'; }
+    [ "$(mw_control 'Database cluster state')" = 'shut down' ] || mw_serve_again 'the primary did not shut down cleanly; it serves again'
+
     mw_ckpt=$(mw_control 'Latest checkpoint location')
-    mw_lsn_ok "$mw_ckpt" || { mw_start; mw_die "unexpected shutdown checkpoint location $mw_ckpt; the primary serves again"; }
+    mw_lsn_ok "$mw_ckpt" || mw_serve_again "unexpected shutdown checkpoint location $mw_ckpt; the primary serves again"
     mw_mark "stopped cleanly at shutdown checkpoint $mw_ckpt"
     if ! mw_wait ${switchSeconds} "$mw_new to replay the shutdown checkpoint $mw_ckpt" mw_remote_replayed_past "$mw_ckpt"; then
         mw_replayed=$(mw_rpsql "$mw_new" -c 'SELECT pg_last_wal_replay_lsn()' 2>/dev/null || echo unknown)
-        mw_start
-        mw_die "$mw_new did not replay the shutdown checkpoint $mw_ckpt (replayed $mw_replayed): nothing was promoted, this host serves as the primary again"
+        mw_serve_again "$mw_new did not replay the shutdown checkpoint $mw_ckpt (replayed $mw_replayed): nothing was promoted, this host serves as the primary again"
     fi
     mw_mark "$mw_new replayed the shutdown checkpoint: it holds every acknowledged commit"
     if ! mw_promoted=$(mw_rpsql "$mw_new" -c 'SELECT pg_promote(true, 60)' 2>&1) || [ "$mw_promoted" != t ]; then
         if [ "$(mw_remote_recovery)" != f ]; then
-            mw_start
-            mw_die "promoting $mw_new failed ($mw_promoted): it is still a standby, this host serves as the primary again"
+            mw_serve_again "promoting $mw_new failed ($mw_promoted): it is still a standby, this host serves as the primary again"
         fi
     fi
     mw_mark "$mw_new promoted"
@@ -106,9 +115,8 @@ if [ "$mw_phase" = rejoin ]; then
     mw_start
     mw_wait 60 "this host's standby to stream from $mw_new" mw_streaming_from "$mw_new"
     rm -rf ${conf}
-    mw_phase=verify
+    mw_caught_up "$mw_new" ${r.catchUpSeconds}
 fi
-mw_caught_up "$mw_new" ${r.catchUpSeconds}
 mw_psql -c ${`SELECT pg_drop_replication_slot('${theirSlot}') FROM pg_replication_slots WHERE slot_name = '${theirSlot}' AND NOT active`} >/dev/null 2>&1 || :
 mw_wait ${VIP_TIMEOUT_SECONDS} 'the VIP to leave this host' mw_lacks_vip
 mw_wait ${VIP_TIMEOUT_SECONDS} 'the primary to answer on the VIP' sh -c '[ "$(PGPASSFILE="$1" PGCONNECT_TIMEOUT=2 "$2/psql" -h "$3" -p "$4" -U "$5" -d postgres -w -X -At -c "SELECT pg_is_in_recovery()" 2>/dev/null)" = f ]' sh "$mw_passfile" "$mw_bin" "$mw_vip" "$mw_port" "$mw_user"
@@ -125,7 +133,8 @@ export function switchToStandby(r: ResolvedPostgresHa, switchSeconds: number): R
 }
 
 /**
- * On the standby, before the switch: proves it streams from the master and has caught up.
+ * On the standby, before the switch: proves it streams from the master and has caught up
+ * within the switch's time (a standby that cannot keep up fails here, before anything stops).
  * Its inverse is the switch back, run on the standby (then the primary).
  */
 export function switchBack(r: ResolvedPostgresHa, switchSeconds: number): Reversible {
@@ -133,7 +142,7 @@ export function switchBack(r: ResolvedPostgresHa, switchSeconds: number): Revers
         forward: sh`${raw(postgresPreamble(r))}
 mw_running && [ "$(mw_recovery)" = t ] || mw_die 'this host does not run a standby: build it first'
 mw_wait 30 ${`the standby to stream from ${r.master.address}`} mw_streaming_from ${r.master.address}
-mw_caught_up ${r.master.address} ${r.catchUpSeconds}
+mw_caught_up ${r.master.address} ${switchSeconds}
 `,
         inverse: switchScript(r, r.standby, r.master, switchSeconds),
     };

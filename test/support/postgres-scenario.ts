@@ -124,7 +124,12 @@ export class PostgresScenario {
         assert.equal(await psqlOn(primary, "SELECT pg_is_in_recovery()"), "f", `${what}: ${primary} is the primary`);
         assert.equal(await psqlOn(standby, "SELECT pg_is_in_recovery()"), "t", `${what}: ${standby} is a standby`);
         const address = this.inv.hosts.find((h) => h.name === primary)!.address;
-        assert.equal(await psqlOn(standby, "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver"), `streaming ${address}`, `${what}: ${standby} streams from ${primary}`);
+        let receiver = "";
+        for (let i = 0; i < 100 && receiver !== `streaming ${address}`; i++) {
+            if (i > 0) await sleep(100);
+            receiver = await psqlOn(standby, "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver");
+        }
+        assert.equal(receiver, `streaming ${address}`, `${what}: ${standby} streams from ${primary}`);
         // The runbook's "check master"/"check standby": the same position after some traffic.
         const lsn = await psqlOn(primary, "SELECT pg_current_wal_lsn()");
         let replayed = "";
