@@ -50,7 +50,7 @@ export function ensureMountpoints(s: SandboxSettings): void {
 }
 
 /** Mount targets of every mount namespace but this process's, read once per namespace. */
-function mountTargetsInOtherNamespaces(): Set<string> {
+export function mountTargetsInOtherNamespaces(): Set<string> {
     const own = fs.readlinkSync("/proc/self/ns/mnt");
     const seen = new Set<string>([own]);
     const targets = new Set<string>();
