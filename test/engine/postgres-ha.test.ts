@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { setQuiet } from "../../sandbox";
+import { freshLegacyRedis } from "../../tools/redis-site";
 import { POSTGRES_STEPS } from "../../lib/postgres/plan";
 import { MASTER, PostgresScenario, psqlOn, STANDBY } from "../support/postgres-scenario";
 
@@ -26,6 +27,8 @@ describe("PostgresHa through the engine", function () {
 
     after(async function () {
         await s.dropStack();
+        // The suite's other sandbox and engine tests expect the legacy Redis site.
+        await freshLegacyRedis();
         s.printFigures();
     });
 
@@ -71,6 +74,12 @@ describe("PostgresHa through the engine", function () {
         });
         assert.ok(over.report.writeGapMs <= MAX_SWITCH_GAP_MS, `switchover write gap ${Math.round(over.report.writeGapMs)} ms`);
         await s.assertPair(STANDBY, MASTER, "after the switchover");
+        const again = await s.journalOf(async () => {
+            const { result, error } = await s.timed("second up after the switchover", () => s.stack!.up());
+            assert.ifError(error);
+            assert.deepEqual(Object.keys(result!.summary.resourceChanges ?? {}), ["same"]);
+        });
+        assert.deepEqual(again, [], "a second up after the switchover runs no remote command");
 
         await s.setPrimary(MASTER);
         const back = await s.withWriter("switch back", async () => {
