@@ -106,7 +106,9 @@ if ! cmp -s ${conf}.mw ${conf}; then
     ${raw(reload)}
 else
     rm -f ${conf}.mw
-    ${raw(ka.status)} >/dev/null 2>&1 || ${raw(reload)}
+    if ! { ${raw(ka.status)}; } >/dev/null 2>&1; then
+        ${raw(reload)}
+    fi
 fi
 `;
     const inverse = sh`# keepalived: the site's configuration back.
