@@ -42,9 +42,8 @@ async function measured(label: string, vip: string, password: string, run: () =>
     return figures;
 }
 
-async function main(): Promise<void> {
-    const [topology, ...rest] = process.argv.slice(2);
-    if (topology !== "redis") throw new Error(`usage: npm run bench -- redis [--keys N] (got ${JSON.stringify(topology)})`);
+/** Runs the Redis benchmark with the arguments after `redis`. */
+export async function main(rest: readonly string[]): Promise<void> {
     const keysAt = rest.indexOf("--keys");
     const keys = keysAt >= 0 ? Number(rest[keysAt + 1]) : undefined;
     if (keys !== undefined && !(Number.isInteger(keys) && keys > 0)) throw new Error(`--keys: expected a positive whole number, got ${rest[keysAt + 1]}`);
@@ -68,8 +67,3 @@ async function main(): Promise<void> {
     });
     console.log(JSON.stringify({ topology: "redis", keys: inventory.redis!.datasetKeys, migration, rollback }));
 }
-
-main().catch((err: Error) => {
-    console.error(`bench: ${err.message}`);
-    process.exit(1);
-});

@@ -17,3 +17,4 @@ export { raw, sh, shellQuote, RawShell, ShellValue, ShellWord } from "./core/she
 export * from "./core/step";
 export * from "./core/validate";
 export * from "./redis";
+export * from "./postgres";

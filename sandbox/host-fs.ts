@@ -49,12 +49,38 @@ export function ensureMountpoints(s: SandboxSettings): void {
     fs.writeFileSync(file, JSON.stringify(created, null, 2) + "\n");
 }
 
+/** Mount targets of every mount namespace but this process's, read once per namespace. */
+export function mountTargetsInOtherNamespaces(): Set<string> {
+    const own = fs.readlinkSync("/proc/self/ns/mnt");
+    const seen = new Set<string>([own]);
+    const targets = new Set<string>();
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+            const ns = fs.readlinkSync(`/proc/${entry}/ns/mnt`);
+            if (seen.has(ns)) continue;
+            seen.add(ns);
+            for (const line of fs.readFileSync(`/proc/${entry}/mountinfo`, "utf8").split("\n")) {
+                const target = line.split(" - ")[0]?.split(" ")[4];
+                if (target) targets.add(unescapeMount(target));
+            }
+        } catch {
+            // the process ended while we looked
+        }
+    }
+    return targets;
+}
+
 /** Removes the mount points {@link ensureMountpoints} created, deepest first, if still empty. */
 export function removeCreatedMountpoints(s: SandboxSettings): void {
     const file = statePaths(s).mountpointsFile;
     if (!fs.existsSync(file)) return;
     const created: string[] = JSON.parse(fs.readFileSync(file, "utf8"));
+    const inUse = mountTargetsInOtherNamespaces();
     for (const d of [...created].sort((a, b) => b.length - a.length)) {
+        // Removing a directory detaches whatever is mounted on it in every other mount namespace
+        // (Linux since 3.18): another sandbox's hosts would lose their /app under their daemons.
+        if (inUse.has(d)) continue;
         try {
             fs.rmdirSync(d);
         } catch {

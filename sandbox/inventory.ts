@@ -45,6 +45,28 @@ export interface InventoryRedis {
     readonly datasetSeed: number;
 }
 
+/** The legacy PostgreSQL site as laid out by `--site legacy-postgres`. */
+export interface InventoryPostgres {
+    /** Major version of the primary's binaries, e.g. "15". */
+    readonly version: string;
+    readonly binDir: string;
+    readonly dataDir: string;
+    readonly socketDir: string;
+    readonly port: number;
+    /** The host of the primary. */
+    readonly primary: string;
+    /** Hosts with PostgreSQL installed and no cluster. */
+    readonly spares: readonly string[];
+    /** The seeded application database, its owner, and the file (mode 0600) holding that user's password. */
+    readonly database: string;
+    readonly appUser: string;
+    readonly appPasswordFile: string;
+    /** Rows of the orders table, the database's size after seeding, and how long seeding took. */
+    readonly orders: number;
+    readonly databaseBytes: number;
+    readonly seedSeconds: number;
+}
+
 /** Everything a stack or test needs to use the sandbox; printed by `sandbox inventory`. */
 export interface Inventory {
     /** Site laid out on the hosts, "bare" for hosts only. */
@@ -57,6 +79,7 @@ export interface Inventory {
     readonly hosts: readonly InventoryHost[];
     readonly vip?: InventoryVip;
     readonly redis?: InventoryRedis;
+    readonly postgres?: InventoryPostgres;
 }
 
 /** The site-independent part of the inventory. */

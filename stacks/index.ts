@@ -3,6 +3,7 @@
  * Removing a topology from the config rolls that topology back; `pulumi destroy` rolls back
  * the whole site.
  */
+import { PostgresHa } from "../lib/postgres/component";
 import { RedisHa } from "../lib/redis/component";
 import { readSite } from "./site-config";
 
@@ -22,5 +23,24 @@ export const redis = site.redis
               finalize: r.finalize,
           });
           return { endpoint: pair.endpoint, master: pair.masterHost, slave: pair.slaveHost, version: pair.version };
+      })()
+    : undefined;
+
+export const postgres = site.postgres
+    ? (() => {
+          const c = site.postgres;
+          const pair = new PostgresHa(c.name ?? "postgres", {
+              master: site.hosts.get(c.master)!,
+              standby: site.hosts.get(c.standby)!,
+              primary: c.primary,
+              version: c.version,
+              binDir: c.binDir,
+              dataDir: c.dataDir,
+              port: c.port,
+              vip: c.vip,
+              replication: { user: c.replicationUser, password: c.replicationPassword },
+              catchUpSeconds: c.catchUpSeconds,
+          });
+          return { endpoint: pair.endpoint, primary: pair.primaryHost, standby: pair.standbyHost };
       })()
     : undefined;

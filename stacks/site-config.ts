@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HostArgs } from "../lib/core/host";
 import { Problems } from "../lib/core/validate";
 import type { RedisInstallSource, RedisVipArgs } from "../lib/redis/args";
+import type { PostgresVipArgs } from "../lib/postgres/args";
 import type { Inventory } from "../sandbox/inventory";
 
 /** One host as written in `middleware:hosts`. */
@@ -42,10 +43,33 @@ export interface RedisConfig {
     readonly passwordFile?: string;
 }
 
+/** The PostgreSQL pair as written in `middleware:postgres`. */
+export interface PostgresConfig {
+    /** @default - `postgres` */
+    readonly name?: string;
+    /** The host whose cluster holds the data (the runbook's PG_MASTER). */
+    readonly master: string;
+    /** The host the standby is built on (PG_STANDBY). */
+    readonly standby: string;
+    /** The host serving writes; the standby's name is a switchover. @default - the master */
+    readonly primary?: string;
+    /** Major version, e.g. "15". */
+    readonly version: string;
+    readonly binDir?: string;
+    readonly dataDir?: string;
+    readonly port?: number;
+    readonly vip: PostgresVipArgs;
+    /** The replication account's name. @default - `replicator` */
+    readonly replicationUser?: string;
+    readonly catchUpSeconds?: number;
+}
+
 /** The site: its hosts by name and the topologies it runs. */
 export interface Site {
     readonly hosts: ReadonlyMap<string, HostArgs>;
     readonly redis?: RedisConfig & { readonly password: pulumi.Output<string> };
+    /** The password is `middleware:postgresReplicationPassword` (secret) when set, else generated. */
+    readonly postgres?: PostgresConfig & { readonly replicationPassword?: pulumi.Output<string> };
 }
 
 function readHosts(config: pulumi.Config, p: Problems): HostConfig[] {
@@ -91,8 +115,19 @@ export function readSite(config = new pulumi.Config("middleware")): Site {
         }
         if (!password) p.add("middleware:redisPassword", "is required: pulumi config set --secret middleware:redisPassword ...", undefined);
     }
-    // Optional: RedisHa generates the VRRP password when the site does not choose one.
-    const vrrpPassword = config.getSecret("redisVrrpPassword");
+    const postgres = config.getObject<PostgresConfig>("postgres");
+    if (postgres) {
+        for (const role of ["master", "standby"] as const) {
+            if (!hosts.has(postgres[role])) p.add(`middleware:postgres.${role}`, `must name a host of the site (${[...hosts.keys()].join(", ")})`, postgres[role]);
+        }
+    }
     p.throwIfAny(`stack ${pulumi.getStack()}`);
-    return { hosts, redis: redis && password ? { ...redis, password, vip: { ...redis.vip, password: vrrpPassword } } : undefined };
+    // Optional secrets: the components generate them (random.RandomPassword) when the site does not choose them.
+    const vrrpPassword = config.getSecret("redisVrrpPassword");
+    const replicationPassword = config.getSecret("postgresReplicationPassword");
+    return {
+        hosts,
+        redis: redis && password ? { ...redis, password, vip: { ...redis.vip, password: vrrpPassword } } : undefined,
+        postgres: postgres ? { ...postgres, replicationPassword } : undefined,
+    };
 }

@@ -1,8 +1,9 @@
+import { legacyPostgres } from "./legacy-postgres";
 import { legacyRedis } from "./legacy-redis";
 import { Site } from "./site";
 
 /** The sites `up --site NAME` can lay out. */
-export const SITES: readonly Site[] = [legacyRedis];
+export const SITES: readonly Site[] = [legacyRedis, legacyPostgres];
 
 /** The site called `name`; throws listing the known ones otherwise. */
 export function siteByName(name: string): Site {

@@ -1,0 +1,17 @@
+/**
+ * `npm run bench -- TOPOLOGY [options]`: redis (`--keys N`) or postgres (`--orders N`). The last
+ * line printed is the benchmark's JSON.
+ */
+const USAGE = "usage: npm run bench -- redis [--keys N] | postgres [--orders N]";
+
+async function dispatch(): Promise<void> {
+    const [topology, ...rest] = process.argv.slice(2);
+    if (topology === "redis") return (await import("./redis")).main(rest);
+    if (topology === "postgres") return (await import("./postgres")).main(rest);
+    throw new Error(`${USAGE} (got ${JSON.stringify(topology)})`);
+}
+
+dispatch().catch((err: Error) => {
+    console.error(`bench: ${err.message}`);
+    process.exit(1);
+});

@@ -1,0 +1,83 @@
+/**
+ * `npm run bench -- postgres`: the PostgreSQL pair on the sandbox through a real `pulumi up` and
+ * `destroy` while a client commits through the VIP every 10 ms: the standby built, a switchover,
+ * the switch back, the standby removed. Prints, as its last line, JSON with write_gap_ms,
+ * lost_commits and total_s for each; the version changes (minor_upgrade, major_upgrade,
+ * major_rollback) are not implemented yet and are reported as null.
+ */
+import type { Stack } from "@pulumi/pulumi/automation";
+import { freshLegacyPostgres, patchPostgresConfig, postgresAppPassword, postgresStack } from "../tools/postgres-site";
+import { hasResources } from "../tools/redis-site";
+import { startPgWriter, verifyPgWrites } from "./pg-writer";
+
+/** What one engine run did to the committing client. */
+export interface PgRunFigures {
+    /** The longest stretch without an acknowledged commit. */
+    readonly write_gap_ms: number;
+    /** Acknowledged commits missing afterwards. */
+    readonly lost_commits: number;
+    /** Wall time of the engine command. */
+    readonly total_s: number;
+    readonly commits: number;
+    readonly acknowledged: number;
+}
+
+/** Runs the PostgreSQL benchmark. */
+export async function main(args: readonly string[]): Promise<void> {
+    const ordersAt = args.indexOf("--orders");
+    const orders = ordersAt >= 0 ? Number(args[ordersAt + 1]) : undefined;
+    if (orders !== undefined && !(Number.isInteger(orders) && orders > 0)) throw new Error(`--orders: expected a positive whole number, got ${args[ordersAt + 1]}`);
+    console.log("bench: laying out a fresh legacy PostgreSQL site in the sandbox");
+    const inventory = await freshLegacyPostgres(orders);
+    const pg = inventory.postgres!;
+    let stack: Stack = await postgresStack("bench-postgres", { primary: "h1" });
+    if (await hasResources(stack)) {
+        // The state of an earlier run describes a site that was just laid out anew: forget it.
+        await stack.workspace.removeStack("bench-postgres", { force: true });
+        stack = await postgresStack("bench-postgres", { primary: "h1" });
+    }
+    const db = { host: inventory.vip!.address, port: 5432, database: pg.database, user: pg.appUser, password: postgresAppPassword(inventory) };
+    const log = (line: string) => process.stdout.write(`  | ${line}`);
+
+    async function measured(label: string, run: () => Promise<void>): Promise<PgRunFigures> {
+        const w = { ...db, label: `bench-${label}-${Date.now()}` };
+        const writer = startPgWriter({ ...w, intervalMs: 10 });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const started = performance.now();
+        await run();
+        const total = (performance.now() - started) / 1000;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const report = await writer.stop();
+        const verified = await verifyPgWrites(w, report);
+        const figures = {
+            write_gap_ms: Math.round(report.writeGapMs),
+            lost_commits: verified.lostCommits,
+            total_s: Number(total.toFixed(1)),
+            commits: report.attempts,
+            acknowledged: report.acknowledged,
+        };
+        console.log(`bench: ${label}: ${JSON.stringify(figures)}`);
+        return figures;
+    }
+    const up = async () => {
+        const r = await stack.up({ onOutput: log });
+        if (r.summary.result !== "succeeded") throw new Error(`pulumi up: ${r.summary.result}`);
+    };
+
+    const standby_build = await measured("standby_build", up);
+    await patchPostgresConfig(stack, { primary: "h2" });
+    const switchover = await measured("switchover", up);
+    await patchPostgresConfig(stack, { primary: "h1" });
+    const switch_back = await measured("switch_back", up);
+    const standby_removal = await measured("standby_removal", async () => {
+        const r = await stack.destroy({ onOutput: log });
+        if (r.summary.result !== "succeeded") throw new Error(`pulumi destroy: ${r.summary.result}`);
+    });
+    console.log(JSON.stringify({
+        topology: "postgres",
+        database_mb: Math.round(pg.databaseBytes / 1048576),
+        seed_s: Number(pg.seedSeconds.toFixed(1)),
+        standby_build, switchover, switch_back, standby_removal,
+        minor_upgrade: null, major_upgrade: null, major_rollback: null,
+    }));
+}

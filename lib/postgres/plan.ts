@@ -1,0 +1,82 @@
+/**
+ * The plan of the PostgreSQL pair: which step runs on which host, in which order.
+ *
+ * The standby is built once (replication on the master, then the base backup). A switchover is
+ * two more steps that exist only while `primary` names the standby: the standby's (its forward
+ * proves it caught up; its inverse is the switch back) and then the master's (the switch). When
+ * `primary` is set back, or on destroy, the engine deletes them in reverse: the switch back runs.
+ *
+ * @module
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { Plan, PlannedStep } from "../core/plan";
+import type { ResolvedPostgresHa } from "./args";
+import { masterReplication } from "./replication";
+import { buildStandby } from "./standby";
+import { switchBack, switchToStandby } from "./switchover";
+
+/** Step ids of the PostgreSQL plan, stable forever: they are part of the resource names. */
+export const POSTGRES_STEPS = {
+    masterReplication: "master-replication",
+    standbyBuild: "standby-build",
+    standbySwitchBack: "standby-switch-back",
+    masterSwitchover: "master-switchover",
+} as const;
+
+/** Seconds a switch waits for the standby to be close and to replay the shutdown checkpoint. */
+export const DEFAULT_SWITCH_SECONDS = 30;
+
+/** The plan of component `name` for the resolved arguments; `password` is the replication password (a secret). */
+export function planPostgresHa(name: string, r: ResolvedPostgresHa, password: pulumi.Input<string>, switchSeconds = DEFAULT_SWITCH_SECONDS): Plan {
+    const M = r.master.name;
+    const S = r.standby.name;
+    const ids = POSTGRES_STEPS;
+    const stdin = pulumi.secret(pulumi.output(password).apply((p) => `${p}\n`));
+    const step = (s: Omit<PlannedStep, "stdin">): PlannedStep => ({ ...s, stdin });
+    // What the built pair depends on; a change rebuilds it (switching back first).
+    const pair = JSON.stringify({
+        master: r.master.address, standby: r.standby.address, version: r.version, binDir: r.binDir, dataDir: r.dataDir,
+        port: r.port, user: r.replicationUser, vip: r.vip, keepalived: { ...r.keepalived, serviceManager: r.keepalived.serviceManager.kind },
+    });
+    const steps: PlannedStep[] = [
+        step({
+            id: ids.masterReplication,
+            host: M,
+            summary: `replication account ${r.replicationUser}, slot and pg_hba.conf entries; keepalived moves the VIP ${r.vip.address} with the primary`,
+            action: masterReplication(r, name),
+            triggers: [pair],
+        }),
+        step({
+            id: ids.standbyBuild,
+            host: S,
+            summary: `build the standby: base backup of ${M} into ${r.dataDir}, stream, replay caught up; keepalived`,
+            action: buildStandby(r, name),
+            triggers: [pair],
+            after: [ids.masterReplication],
+            timeoutSeconds: 3600,
+        }),
+    ];
+    if (r.primary === S) {
+        steps.push(
+            step({
+                id: ids.standbySwitchBack,
+                host: S,
+                summary: `check: streams from ${M} and caught up (undo: switch back to ${M})`,
+                action: switchBack(r, switchSeconds),
+                triggers: [pair],
+                after: [ids.standbyBuild],
+                timeoutSeconds: 1800,
+            }),
+            step({
+                id: ids.masterSwitchover,
+                host: M,
+                summary: `switchover to ${S}: checkpoint, clean stop, ${S} replays the shutdown checkpoint, promote, VIP follows, ${M} rejoins as standby`,
+                action: switchToStandby(r, switchSeconds),
+                triggers: [pair],
+                after: [ids.standbySwitchBack],
+                timeoutSeconds: 1800,
+            }),
+        );
+    }
+    return { component: name, steps };
+}

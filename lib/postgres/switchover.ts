@@ -1,0 +1,149 @@
+/**
+ * Switchover as Patroni and CloudNativePG do it, run on the old primary: checkpoint, clean stop,
+ * wait until the standby has replayed the shutdown checkpoint (so it holds every commit the old
+ * primary acknowledged), promote it over SQL, and rejoin as its standby (pg_rewind where the
+ * histories diverged, a base backup where pg_rewind cannot run). keepalived moves the VIP: its
+ * check passes only on a primary.
+ *
+ * Until the promotion the old primary can come back as it was, so a standby that does not replay
+ * the shutdown checkpoint in time, or a promotion that fails, leaves the old primary serving
+ * again and fails the step. Every phase can be resumed: the script finds where the pair is. Run
+ * where this host already follows the new primary, it only checks that (and the VIP): that is
+ * also what makes it a no-op as the undo of a switch that never happened.
+ *
+ * @module
+ */
+import { raw, sh } from "../core/shell";
+import type { Reversible } from "../core/actions/reversible";
+import type { HostArgs } from "../core/host";
+import type { ResolvedPostgresHa } from "./args";
+import { VIP_TIMEOUT_SECONDS } from "./keepalived";
+import { postgresPreamble, slotName } from "./pg-sh";
+
+/** Largest replay lag (bytes) at which a switch begins; more waits, up to `switchoverSeconds`. */
+export const SWITCH_MAX_LAG_BYTES = 16 * 1024 * 1024;
+
+/** The config files a rejoin keeps as they are on its own host (pg_rewind would copy the new primary's). */
+const OWN_FILES = ["postgresql.conf", "pg_hba.conf", "pg_ident.conf", "postgresql.auto.conf"];
+
+/** The switch from the primary on host `from` (where it runs) to the standby on `to`. */
+export function switchScript(r: ResolvedPostgresHa, from: HostArgs, to: HostArgs, switchSeconds: number): string {
+    const N = to.address;
+    const mySlot = slotName(from.name);
+    const theirSlot = slotName(to.name);
+    const conf = raw('"$MW_STEP_DIR/conf"');
+    return sh`${raw(postgresPreamble(r))}
+mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
+rm -f "$MW_STEP_DIR/shutdown-checkpoint"
+mw_new=${N}
+mw_remote_recovery() { mw_rpsql "$mw_new" -c 'SELECT pg_is_in_recovery()' 2>/dev/null || echo down; }
+mw_remote_replayed_past() { [ "$(mw_rpsql "$mw_new" -c "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '$1') > 0" 2>/dev/null)" = t ]; }
+mw_lag_small() {
+    mw_lag=$(mw_psql -c ${`SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn)), -1) FROM pg_stat_replication r JOIN pg_replication_slots s ON s.active_pid = r.pid WHERE s.slot_name = '${theirSlot}'`})
+    [ "$mw_lag" -ge 0 ] && [ "$mw_lag" -le ${SWITCH_MAX_LAG_BYTES} ]
+}
+# The switch gave up before any promotion: the primary here serves again, and the standby is
+# given the time to reconnect (its walreceiver retries every 5 s) so the pair is as it was.
+mw_serve_again() {
+    mw_start
+    mw_wait 20 ${`the standby to stream through slot ${theirSlot} again`} mw_slot_active || :
+    mw_die "$@"
+}
+mw_slot_active() { [ "$(mw_psql -c ${`SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${theirSlot}' AND active`})" = 1 ]; }
+mw_phase=switch
+if mw_running; then
+    if [ "$(mw_recovery)" = t ]; then
+        mw_wait 30 "this host's standby to stream from $mw_new" mw_streaming_from "$mw_new" || mw_die "this host runs a standby that does not stream from $mw_new"
+        mw_phase=verify
+        mw_mark "resuming: this host already follows $mw_new"
+    fi
+else
+    case $(mw_remote_recovery) in
+        f) mw_phase=rejoin; mw_mark "resuming: $mw_new is the primary; this host rejoins" ;;
+        t) [ ! -e "$mw_data/standby.signal" ] || mw_die "this host's cluster is stopped and set up as a standby while $mw_new is a standby too"
+           mw_mark 'resuming: the primary here was stopped and nothing was promoted: starting it again'
+           mw_start ;;
+        *) mw_die "this host's cluster is stopped and $mw_new does not answer: start one of them by hand" ;;
+    esac
+fi
+if [ "$mw_phase" = switch ]; then
+    [ "$(mw_remote_recovery)" = t ] || mw_die "$mw_new is not a standby: nothing to switch to"
+    mw_wait ${switchSeconds} ${`the standby at ${N} to stream through slot ${theirSlot} within ${SWITCH_MAX_LAG_BYTES} bytes`} mw_lag_small ||
+        mw_die "$mw_new is not close enough to switch to (replay lag $mw_lag bytes): nothing was changed"
+    mw_psql -c CHECKPOINT >/dev/null
+    mw_mark "checkpoint done (standby lag $mw_lag bytes); stopping the primary"
+    mw_stop
+    [ "$(mw_control 'Database cluster state')" = 'shut down' ] || mw_serve_again 'the primary did not shut down cleanly; it serves again'
+
+    mw_ckpt=$(mw_control 'Latest checkpoint location')
+    mw_lsn_ok "$mw_ckpt" || mw_serve_again "unexpected shutdown checkpoint location $mw_ckpt; the primary serves again"
+    mw_mark "stopped cleanly at shutdown checkpoint $mw_ckpt"
+    if ! mw_wait ${switchSeconds} "$mw_new to replay the shutdown checkpoint $mw_ckpt" mw_remote_replayed_past "$mw_ckpt"; then
+        mw_replayed=$(mw_rpsql "$mw_new" -c 'SELECT pg_last_wal_replay_lsn()' 2>/dev/null || echo unknown)
+        mw_serve_again "$mw_new did not replay the shutdown checkpoint $mw_ckpt (replayed $mw_replayed): nothing was promoted, this host serves as the primary again"
+    fi
+    mw_mark "$mw_new replayed the shutdown checkpoint: it holds every acknowledged commit"
+    if ! mw_promoted=$(mw_rpsql "$mw_new" -c 'SELECT pg_promote(true, 60)' 2>&1) || [ "$mw_promoted" != t ]; then
+        if [ "$(mw_remote_recovery)" != f ]; then
+            mw_serve_again "promoting $mw_new failed ($mw_promoted): it is still a standby, this host serves as the primary again"
+        fi
+    fi
+    mw_mark "$mw_new promoted"
+    mw_phase=rejoin
+fi
+if [ "$mw_phase" = rejoin ]; then
+    mw_rpsql "$mw_new" -c ${`SELECT pg_create_physical_replication_slot('${mySlot}') WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = '${mySlot}')`} >/dev/null
+    # A new primary's control file shows its timeline only after a checkpoint, and pg_rewind reads it there.
+    mw_rpsql "$mw_new" -c CHECKPOINT >/dev/null || mw_mark "could not checkpoint $mw_new (the rejoin may need a base backup)"
+    if [ ! -d ${conf} ]; then
+        mkdir -p ${conf}.new
+        for f in ${OWN_FILES}; do [ ! -e "$mw_data/$f" ] || cp -p "$mw_data/$f" ${conf}.new/; done
+        mv ${conf}.new ${conf}
+    fi
+    [ -e "$mw_pgdir/postgresql.auto.conf.orig" ] || [ ! -e ${conf}/postgresql.auto.conf ] || cp -p ${conf}/postgresql.auto.conf "$mw_pgdir/postgresql.auto.conf.orig"
+    mw_source="host=$mw_new port=$mw_port user=$mw_user dbname=postgres passfile=$mw_passfile"
+    if mw_rewound=$(mw_as "$mw_bin/pg_rewind" -D "$mw_data" --source-server="$mw_source" 2>&1); then
+        mw_mark "pg_rewind: $(printf '%s' "$mw_rewound" | tail -n 1)"
+    else
+        mw_mark "pg_rewind could not run ($(printf '%s' "$mw_rewound" | tail -n 1)): rebuilding from a base backup of $mw_new"
+        find "$mw_data" -mindepth 1 -delete
+        mw_as env PGPASSFILE="$mw_passfile" "$mw_bin/pg_basebackup" -h "$mw_new" -p "$mw_port" -U "$mw_user" -w -D "$mw_data" \\
+            -X stream -S ${mySlot} -c fast || mw_die "pg_basebackup from $mw_new failed"
+    fi
+    for f in ${OWN_FILES}; do [ ! -e ${conf}/"$f" ] || cp -p ${conf}/"$f" "$mw_data/$f"; done
+    mw_standby_settings "$mw_new" ${mySlot}
+    mw_start
+    mw_wait 60 "this host's standby to stream from $mw_new" mw_streaming_from "$mw_new"
+    rm -rf ${conf}
+    mw_caught_up "$mw_new" ${r.catchUpSeconds}
+fi
+mw_psql -c ${`SELECT pg_drop_replication_slot('${theirSlot}') FROM pg_replication_slots WHERE slot_name = '${theirSlot}' AND NOT active`} >/dev/null 2>&1 || :
+mw_wait ${VIP_TIMEOUT_SECONDS} 'the VIP to leave this host' mw_lacks_vip
+mw_wait ${VIP_TIMEOUT_SECONDS} 'the primary to answer on the VIP' sh -c '[ "$(PGPASSFILE="$1" PGCONNECT_TIMEOUT=2 "$2/psql" -h "$3" -p "$4" -U "$5" -d postgres -w -X -At -c "SELECT pg_is_in_recovery()" 2>/dev/null)" = f ]' sh "$mw_passfile" "$mw_bin" "$mw_vip" "$mw_port" "$mw_user"
+mw_mark "switched: $mw_new is the primary behind the VIP; this host streams from it and has caught up"
+`;
+}
+
+/** On the master: the switch to the standby. Its inverse has nothing to undo (the switch back runs on the standby). */
+export function switchToStandby(r: ResolvedPostgresHa, switchSeconds: number): Reversible {
+    return {
+        forward: switchScript(r, r.master, r.standby, switchSeconds),
+        inverse: sh`echo 'middleware: nothing to undo here: the switch back runs on the other host'`,
+    };
+}
+
+/**
+ * On the standby, before the switch: proves it streams from the master and has caught up
+ * within the switch's time (a standby that cannot keep up fails here, before anything stops).
+ * Its inverse is the switch back, run on the standby (then the primary).
+ */
+export function switchBack(r: ResolvedPostgresHa, switchSeconds: number): Reversible {
+    return {
+        forward: sh`${raw(postgresPreamble(r))}
+mw_running && [ "$(mw_recovery)" = t ] || mw_die 'this host does not run a standby: build it first'
+mw_wait 30 ${`the standby to stream from ${r.master.address}`} mw_streaming_from ${r.master.address}
+mw_caught_up ${r.master.address} ${switchSeconds}
+`,
+        inverse: switchScript(r, r.standby, r.master, switchSeconds),
+    };
+}

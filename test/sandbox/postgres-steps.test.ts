@@ -1,0 +1,70 @@
+import * as assert from "node:assert/strict";
+import { inventory, setQuiet } from "../../sandbox";
+import { resolvePostgresHa } from "../../lib/postgres/args";
+import { planPostgresHa, POSTGRES_STEPS } from "../../lib/postgres/plan";
+import type { Plan } from "../../lib/core/plan";
+import { freshLegacyPostgres } from "../../tools/postgres-site";
+import { freshLegacyRedis } from "../../tools/redis-site";
+import { hostOf, runStepScript, sshTarget } from "../support/hosts";
+import { MASTER, MASTER_CONFIG, psqlOn, STANDBY } from "../support/postgres-scenario";
+import { treeDiff, treeSnapshot } from "../support/tree";
+
+/*
+ * The PostgreSQL steps' scripts run directly on the sandbox's legacy PostgreSQL site, as the Step
+ * provider runs them (rendered, framed, over SSH, the password on stdin), without the engine:
+ * each direction run twice is the same as once, and the inverses return the master's files byte
+ * for byte. Lays out the PostgreSQL site and leaves the suite's legacy Redis site behind.
+ */
+
+const PASSWORD = "SandboxReplicati0n";
+
+describe("PostgreSQL steps on sandbox hosts", function () {
+    this.timeout(600_000);
+    let plan: Plan;
+
+    before(async function () {
+        setQuiet(true);
+        await freshLegacyPostgres();
+        const inv = inventory();
+        const host = (name: string) => ({ name, address: hostOf(inv, name).address, privateKey: "unused", hostKey: hostOf(inv, name).hostPublicKey });
+        const r = resolvePostgresHa("postgres", {
+            master: host(MASTER), standby: host(STANDBY), version: "15", dataDir: "/app/pgsql/data",
+            vip: { address: inv.vip!.address, virtualRouterId: inv.vip!.virtualRouterId }, replication: { password: PASSWORD },
+        });
+        plan = planPostgresHa("postgres", r, PASSWORD);
+    });
+
+    after(async function () {
+        await freshLegacyRedis();
+    });
+
+    async function run(stepId: string, direction: "forward" | "inverse"): Promise<string> {
+        const s = plan.steps.find((x) => x.id === stepId)!;
+        const res = await runStepScript(sshTarget(hostOf(inventory(), s.host)), {
+            component: "postgres", step: s.id, direction, body: s.action[direction], stdin: `${PASSWORD}\n`, timeoutSeconds: 300,
+        });
+        assert.equal(res.code, 0, `${s.host} ${s.id} ${direction}: exit ${res.code}\n${res.stderr}\n${res.stdout}`);
+        assert.ok(!res.stdout.includes(PASSWORD) && !res.stderr.includes(PASSWORD), "the password shows in the output");
+        return res.stdout;
+    }
+
+    it("runs each direction twice to the same end, and the inverses give the master's files back byte for byte", async function () {
+        const before = await treeSnapshot(MASTER, MASTER_CONFIG);
+        await run(POSTGRES_STEPS.masterReplication, "forward");
+        const hba = await psqlOn(MASTER, "SELECT count(*) FROM pg_hba_file_rules WHERE user_name = '{replicator}'");
+        await run(POSTGRES_STEPS.masterReplication, "forward");
+        assert.equal(await psqlOn(MASTER, "SELECT count(*) FROM pg_hba_file_rules WHERE user_name = '{replicator}'"), hba, "the pg_hba.conf block is not repeated");
+        assert.equal(hba, "4");
+
+        await run(POSTGRES_STEPS.standbyBuild, "forward");
+        assert.match(await run(POSTGRES_STEPS.standbyBuild, "forward"), /resuming: the standby runs/);
+        assert.equal(await psqlOn(STANDBY, "SELECT status FROM pg_stat_wal_receiver"), "streaming");
+        assert.equal(await psqlOn(MASTER, "SELECT count(*) FROM pg_replication_slots WHERE active"), "1");
+
+        for (let i = 0; i < 2; i++) await run(POSTGRES_STEPS.standbyBuild, "inverse");
+        for (let i = 0; i < 2; i++) await run(POSTGRES_STEPS.masterReplication, "inverse");
+        assert.deepEqual(treeDiff(before, await treeSnapshot(MASTER, MASTER_CONFIG)), {}, "the master's files differ");
+        assert.equal(await psqlOn(MASTER, "SELECT count(*) FROM pg_roles WHERE rolname = 'replicator'"), "0");
+        assert.deepEqual(await treeSnapshot(STANDBY, ["/app/pgsql", "/etc/keepalived/keepalived.conf", "/var/lib/middleware/postgres"]).then((t) => Object.values(t.entries)), ["absent", "absent", "absent"]);
+    });
+});

@@ -1,0 +1,142 @@
+import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as pulumi from "@pulumi/pulumi";
+import { describePlan, inOrder } from "../../../lib/core/plan";
+import { renderScript } from "../../../lib/core/script";
+import { ConfigError } from "../../../lib/core/validate";
+import { PostgresHaArgs, resolvePostgresHa } from "../../../lib/postgres/args";
+import { planPostgresHa, POSTGRES_STEPS as S } from "../../../lib/postgres/plan";
+import { slotName } from "../../../lib/postgres/pg-sh";
+import { hbaLines } from "../../../lib/postgres/replication";
+
+const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+const PASSWORD = "Rep1icati0nPasswordThatMustNotLeak";
+const args = (over: Partial<PostgresHaArgs> = {}): PostgresHaArgs => ({
+    master: { name: "h1", address: "10.0.0.11", privateKey: pulumi.secret("KEY"), hostKey },
+    standby: { name: "h2", address: "10.0.0.12", privateKey: pulumi.secret("KEY"), hostKey },
+    version: "15",
+    dataDir: "/app/pgsql/data",
+    vip: { address: "10.0.0.100" },
+    replication: { password: PASSWORD },
+    ...over,
+});
+
+function problems(a: PostgresHaArgs): string[] {
+    try {
+        resolvePostgresHa("postgres", a);
+    } catch (e) {
+        assert.ok(e instanceof ConfigError);
+        assert.match(e.message, /^postgres: \d+ invalid argument\(s\):/);
+        return e.problems.map((p) => `${p.path}: ${p.rule}`);
+    }
+    return [];
+}
+
+describe("PostgresHa arguments", function () {
+    it("resolves Debian's paths, the master as primary and a generated password by default", function () {
+        const r = resolvePostgresHa("postgres", args({ dataDir: undefined, replication: undefined }));
+        assert.equal(r.binDir, "/usr/lib/postgresql/15/bin");
+        assert.equal(r.dataDir, "/var/lib/postgresql/15/main");
+        assert.equal(r.primary, "h1");
+        assert.equal(r.port, 5432);
+        assert.equal(r.replicationUser, "replicator");
+        assert.equal(r.replicationPassword, undefined);
+        assert.deepEqual(r.vip, { address: "10.0.0.100", prefix: 24, interface: "eth0", virtualRouterId: 52 });
+    });
+
+    it("gathers every problem into one error naming the property and the rule", function () {
+        const found = problems(args({
+            standby: { name: "h1", address: "10.0.0.11", privateKey: "K", hostKey },
+            primary: "h3",
+            version: "15.4",
+            dataDir: "/data",
+            logFile: "/data/log",
+            port: 0,
+            replication: { user: "Repl-User", password: "it's:secret" },
+            vip: { address: "10.0.0.11", virtualRouterId: 0 },
+            catchUpSeconds: 1,
+        }));
+        assert.deepEqual(found.sort(), [
+            "catchUpSeconds: must be a whole number of seconds from 5 to 86400",
+            "dataDir: must be at least two levels deep (the standby's is deleted on destroy)",
+            "logFile: must lie outside dataDir (pg_rewind and base backups copy the data directory)",
+            "port: must be an integer from 1 to 65535",
+            "primary: must name one of the pair's hosts (h1, h1)",
+            "replication.password: must not contain quotes ('), backslashes, colons or line breaks",
+            "replication.user: must be a lowercase SQL name (a-z, 0-9, _; at most 63)",
+            "standby.address: must differ from master.address",
+            "standby.name: must differ from master.name: the pair needs two hosts",
+            "version: must be a PostgreSQL major version from 10 on, such as 15",
+            "vip.address: must differ from the hosts' addresses",
+            "vip.virtualRouterId: must be an integer from 1 to 255",
+        ]);
+    });
+
+    it("never shows a given password in its messages", function () {
+        try {
+            resolvePostgresHa("postgres", args({ replication: { password: "bad'pass" } }));
+            assert.fail("expected a ConfigError");
+        } catch (e) {
+            assert.ok(!(e as Error).message.includes("bad'pass"));
+            assert.match((e as Error).message, /replication\.password: .* \(got "\(secret, not shown\)"\)/);
+        }
+    });
+});
+
+describe("PostgresHa plan", function () {
+    it("builds the standby after the master's side, with no switch while the master is primary", function () {
+        const plan = planPostgresHa("postgres", resolvePostgresHa("postgres", args()), PASSWORD);
+        assert.deepEqual(inOrder(plan).map((s) => `${s.host} ${s.id}`), [`h1 ${S.masterReplication}`, `h2 ${S.standbyBuild}`]);
+        assert.deepEqual(plan.steps.find((s) => s.id === S.standbyBuild)!.after, [S.masterReplication]);
+    });
+
+    it("switches over with two steps that undo as the switch back, in that order", function () {
+        const plan = planPostgresHa("postgres", resolvePostgresHa("postgres", args({ primary: "h2" })), PASSWORD);
+        assert.deepEqual(inOrder(plan).map((s) => `${s.host} ${s.id}`), [
+            `h1 ${S.masterReplication}`,
+            `h2 ${S.standbyBuild}`,
+            `h2 ${S.standbySwitchBack}`,
+            `h1 ${S.masterSwitchover}`,
+        ]);
+        const back = plan.steps.find((s) => s.id === S.standbySwitchBack)!;
+        const over = plan.steps.find((s) => s.id === S.masterSwitchover)!;
+        // Deletion runs in reverse: the switchover's (empty) inverse, then the switch back on h2.
+        assert.deepEqual(over.after, [S.standbySwitchBack]);
+        assert.match(back.action.inverse, /pg_promote\(true, 60\)/);
+        assert.match(over.action.forward, /pg_promote\(true, 60\)/);
+        assert.match(over.action.inverse, /nothing to undo here/);
+        const report = describePlan(plan);
+        assert.match(report, /postgres: 4 steps/);
+        assert.match(report, /\[h1\] switchover to h2: checkpoint, clean stop, h2 replays the shutdown checkpoint, promote/);
+    });
+
+    it("keeps the replication password off every script, on stdin as a secret", async function () {
+        const plan = planPostgresHa("postgres", resolvePostgresHa("postgres", args({ primary: "h2" })), PASSWORD);
+        for (const s of plan.steps) {
+            assert.ok(!s.action.forward.includes(PASSWORD) && !s.action.inverse.includes(PASSWORD), `${s.id}: password in a script`);
+            const stdin = s.stdin as pulumi.Output<string>;
+            assert.ok(await (stdin as unknown as { isSecret: Promise<boolean> }).isSecret, `${s.id}: stdin is not secret`);
+        }
+    });
+
+    it("renders scripts that dash parses, forward and inverse", function () {
+        const plan = planPostgresHa("postgres", resolvePostgresHa("postgres", args({ primary: "h2" })), PASSWORD);
+        for (const s of plan.steps) {
+            for (const direction of ["forward", "inverse"] as const) {
+                const script = renderScript({ component: "postgres", step: s.id, direction, body: s.action[direction] });
+                execFileSync("sh", ["-n"], { input: script });
+            }
+        }
+    });
+
+    it("names slots and pg_hba.conf entries for both hosts", function () {
+        assert.equal(slotName("h2"), "mw_h2");
+        assert.equal(slotName("PG-Standby.1"), "mw_pg_standby_1");
+        assert.deepEqual(hbaLines(resolvePostgresHa("postgres", args())).map((l) => l.split(/\s+/).join(" ")), [
+            "host replication replicator 10.0.0.11/32 scram-sha-256",
+            "host postgres replicator 10.0.0.11/32 scram-sha-256",
+            "host replication replicator 10.0.0.12/32 scram-sha-256",
+            "host postgres replicator 10.0.0.12/32 scram-sha-256",
+        ]);
+    });
+});
