@@ -194,7 +194,7 @@ build_random() {
 }
 
 log "Pulumi v$pulumi_version, command v$command_version, random v$random_version into $bin"
-log "(a cold build takes about 25 minutes on 2 cores; later runs reuse ~/.cache)"
+log "(a cold build takes about 10 minutes on 2 cores; later runs reuse the cache)"
 rm -rf "$work" && mkdir -p "$work"
 have pulumi || build_cli
 have pulumi-language-nodejs || build_language_host
