@@ -1,10 +1,7 @@
-import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { HOST_INTERFACE, hostPaths, SandboxSettings, statePaths, vipAddress } from "../config";
-import { hostFileOnRoot } from "../host-fs";
 import { progress } from "../progress";
-import { waitFor } from "../run";
 import {
     LEGACY_POSTGRES as L,
     postgresqlConfAdditions,
@@ -16,6 +13,7 @@ import {
     seedSql,
 } from "./postgres-files";
 import { Site, SiteContext } from "./site";
+import { ensureSecretFile, putOnHost, waitForVip } from "./site-files";
 
 /** The site's name, as `up --site` takes it. */
 export const LEGACY_POSTGRES_SITE = "legacy-postgres";
@@ -26,22 +24,6 @@ export const DEFAULT_POSTGRES_ORDERS = 1_500_000;
 /** The file holding the application user's password (mode 0600), made once per sandbox. */
 export function postgresAppPasswordFile(s: SandboxSettings): string {
     return path.join(statePaths(s).siteDir, "postgres-app.password");
-}
-
-function ensurePassword(s: SandboxSettings): string {
-    const file = postgresAppPasswordFile(s);
-    if (!fs.existsSync(file)) {
-        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-        fs.writeFileSync(file, randomBytes(16).toString("hex") + "\n", { mode: 0o600 });
-    }
-    return fs.readFileSync(file, "utf8").trim();
-}
-
-function put(s: SandboxSettings, host: string, hostPath: string, content: string, mode: number): void {
-    const file = hostFileOnRoot(s, host, hostPath);
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
-    fs.writeFileSync(file, content, { mode });
-    fs.chmodSync(file, mode);
 }
 
 async function must(ctx: SiteContext, host: string, cmd: string, input?: string): Promise<string> {
@@ -70,12 +52,6 @@ async function createPrimary(ctx: SiteContext, host: string, password: string, o
     return { seedSeconds, bytes };
 }
 
-async function waitForVip(ctx: SiteContext, host: string): Promise<void> {
-    const vip = vipAddress(ctx.settings);
-    const ok = await waitFor(async () => (await ctx.exec(host, `ip -4 -o addr show dev ${HOST_INTERFACE}`)).stdout.includes(` ${vip}/`), 30_000, 250);
-    if (!ok) throw new Error(`${host} did not take the VIP ${vip}; see /var/log/keepalived.log on ${host}`);
-}
-
 /**
  * A PostgreSQL 15 primary on h1 with a seeded application database (about 300 MB by default),
  * its clients reaching it through a keepalived VIP; h2 and h3 with the same PostgreSQL
@@ -89,7 +65,7 @@ export const legacyPostgres: Site = {
     async layOut(ctx, previous) {
         const s = ctx.settings;
         const [primary, ...others] = ctx.hosts;
-        const password = ensurePassword(s);
+        const password = ensureSecretFile(postgresAppPasswordFile(s));
         const orders = ctx.dataset.keys ?? (previous?.orders as number | undefined) ?? DEFAULT_POSTGRES_ORDERS;
         if (previous?.orders !== undefined && orders !== previous.orders) {
             throw new Error(`the site holds a data set of ${previous.orders} orders; to load another, run down first`);
@@ -97,11 +73,11 @@ export const legacyPostgres: Site = {
         for (const host of ctx.hosts) {
             const hp = hostPaths(s, host);
             if (fs.existsSync(hp.siteMarker)) continue;
-            put(s, host, L.initScript, renderPostgresInit(), 0o755);
-            put(s, host, L.keepalivedInit, renderKeepalivedInit(), 0o755);
+            putOnHost(s, host, L.initScript, renderPostgresInit(), 0o755);
+            putOnHost(s, host, L.keepalivedInit, renderKeepalivedInit(), 0o755);
             if (host === primary) {
-                put(s, host, L.keepalivedConfig, renderKeepalivedConf(host, vipAddress(s), HOST_INTERFACE), 0o644);
-                put(s, host, L.keepalivedCheck, renderKeepalivedCheck(), 0o755);
+                putOnHost(s, host, L.keepalivedConfig, renderKeepalivedConf(host, vipAddress(s), HOST_INTERFACE), 0o644);
+                putOnHost(s, host, L.keepalivedCheck, renderKeepalivedCheck(), 0o755);
                 fs.writeFileSync(hp.bootServices, "postgresql\nkeepalived\n");
             }
             fs.writeFileSync(hp.siteMarker, SITE + "\n");

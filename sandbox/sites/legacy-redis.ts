@@ -1,4 +1,3 @@
-import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { HOST_INTERFACE, hostAddress, hostPaths, SandboxSettings, statePaths, vipAddress } from "../config";
@@ -17,6 +16,7 @@ import {
 } from "./redis-files";
 import { DEBIAN_REDIS_BIN_DIR, DEBIAN_REDIS_VERSION, redisBinDir, redisServerVersion } from "./redis-versions";
 import { Site, SiteContext } from "./site";
+import { ensureSecretFile, putOnHost, waitForVip } from "./site-files";
 
 /** The site's name, as `up --site` takes it. */
 export const LEGACY_REDIS_SITE = "legacy-redis";
@@ -26,22 +26,6 @@ const BOOT_SERVICES = ["redis", "keepalived"];
 /** The file holding the pair's password (mode 0600), made once per sandbox. */
 export function redisPasswordFile(s: SandboxSettings): string {
     return path.join(statePaths(s).siteDir, "redis.password");
-}
-
-function ensurePassword(s: SandboxSettings): string {
-    const file = redisPasswordFile(s);
-    if (!fs.existsSync(file)) {
-        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-        fs.writeFileSync(file, randomBytes(16).toString("hex") + "\n", { mode: 0o600 });
-    }
-    return fs.readFileSync(file, "utf8").trim();
-}
-
-function put(s: SandboxSettings, host: string, hostPath: string, content: string, mode: number): void {
-    const file = hostFileOnRoot(s, host, hostPath);
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
-    fs.writeFileSync(file, content, { mode });
-    fs.chmodSync(file, mode);
 }
 
 function copyBinary(s: SandboxSettings, host: string, from: string, hostPath: string): void {
@@ -60,11 +44,11 @@ function layOutHost(s: SandboxSettings, c: RedisHostConfig, binDir: string): voi
     copyBinary(s, c.host, "/usr/sbin/keepalived", L.keepalivedBin);
     fs.mkdirSync(hostFileOnRoot(s, c.host, L.dataDir), { recursive: true, mode: 0o755 });
     fs.mkdirSync(hostFileOnRoot(s, c.host, L.logDir), { recursive: true, mode: 0o755 });
-    put(s, c.host, L.config, renderRedisConf(c), 0o640);
-    put(s, c.host, L.initScript, renderRedisInit(), 0o755);
-    put(s, c.host, L.keepalivedConfig, renderKeepalivedConf(c), 0o644);
-    put(s, c.host, L.keepalivedCheck, renderKeepalivedCheck(), 0o755);
-    put(s, c.host, L.keepalivedInit, renderKeepalivedInit(), 0o755);
+    putOnHost(s, c.host, L.config, renderRedisConf(c), 0o640);
+    putOnHost(s, c.host, L.initScript, renderRedisInit(), 0o755);
+    putOnHost(s, c.host, L.keepalivedConfig, renderKeepalivedConf(c), 0o644);
+    putOnHost(s, c.host, L.keepalivedCheck, renderKeepalivedCheck(), 0o755);
+    putOnHost(s, c.host, L.keepalivedInit, renderKeepalivedInit(), 0o755);
     fs.writeFileSync(hp.bootServices, BOOT_SERVICES.join("\n") + "\n");
     fs.writeFileSync(hp.siteMarker, SITE + "\n");
 }
@@ -106,15 +90,6 @@ async function waitForReplica(ctx: SiteContext, master: string, slave: string, p
         return info.stdout.includes("master_link_status:up") && m === sl;
     }, 120_000, 500);
     if (!ok) throw new Error(`${slave} did not catch up with the master: ${last}`);
-}
-
-async function waitForVip(ctx: SiteContext, host: string): Promise<void> {
-    const vip = vipAddress(ctx.settings);
-    const ok = await waitFor(async () => {
-        const r = await ctx.exec(host, `ip -4 -o addr show dev ${HOST_INTERFACE}`);
-        return r.stdout.includes(` ${vip}/`);
-    }, 30_000, 250);
-    if (!ok) throw new Error(`${host} did not take the VIP ${vip}; see /var/log/keepalived.log on ${host}`);
 }
 
 /** The Redis version of a laid-out site and where its binaries came from. */
@@ -162,7 +137,7 @@ export const legacyRedis: Site = {
         const [master, slave] = ctx.hosts;
         const loaded = previous?.datasetKeys as number | undefined;
         const redis = await chooseRedis(ctx.redisVersion, loaded === undefined ? undefined : previous);
-        const password = ensurePassword(s);
+        const password = ensureSecretFile(redisPasswordFile(s));
         const keys = ctx.dataset.keys ?? loaded ?? DEFAULT_DATASET_KEYS;
         const seed = ctx.dataset.seed ?? (previous?.datasetSeed as number | undefined) ?? DEFAULT_DATASET_SEED;
         if (loaded !== undefined && (keys !== loaded || seed !== previous?.datasetSeed)) {
