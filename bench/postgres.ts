@@ -5,6 +5,7 @@
  * lost_commits and total_s for each; the version changes (minor_upgrade, major_upgrade,
  * major_rollback) are not implemented yet and are reported as null.
  */
+import { measureWithClient } from "./measure";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { freshLegacyPostgres, patchPostgresConfig, postgresAppPassword, postgresStack } from "../tools/postgres-site";
 import { hasResources } from "../tools/redis-site";
@@ -41,18 +42,12 @@ export async function main(args: readonly string[]): Promise<void> {
 
     async function measured(label: string, run: () => Promise<void>): Promise<PgRunFigures> {
         const w = { ...db, label: `bench-${label}-${Date.now()}` };
-        const writer = startPgWriter({ ...w, intervalMs: 10 });
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        const started = performance.now();
-        await run();
-        const total = (performance.now() - started) / 1000;
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        const report = await writer.stop();
+        const { report, totalS } = await measureWithClient(startPgWriter({ ...w, intervalMs: 10 }), run);
         const verified = await verifyPgWrites(w, report);
         const figures = {
             write_gap_ms: Math.round(report.writeGapMs),
             lost_commits: verified.lostCommits,
-            total_s: Number(total.toFixed(1)),
+            total_s: totalS,
             commits: report.attempts,
             acknowledged: report.acknowledged,
         };

@@ -6,6 +6,7 @@
 import type { Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../sandbox";
 import { freshLegacyRedis, hasResources, redisPassword, siteStack } from "../tools/redis-site";
+import { measureWithClient } from "./measure";
 import { startWriter, verifyWrites } from "./writer";
 
 /** What one engine run did to the writing client. */
@@ -23,18 +24,12 @@ export interface RunFigures {
 
 async function measured(label: string, vip: string, password: string, run: () => Promise<void>): Promise<RunFigures> {
     const keyPrefix = `bench:${label}:${Date.now()}`;
-    const writer = startWriter({ host: vip, port: 6379, password, keyPrefix, intervalMs: 10 });
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const started = performance.now();
-    await run();
-    const total = (performance.now() - started) / 1000;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const report = await writer.stop();
+    const { report, totalS } = await measureWithClient(startWriter({ host: vip, port: 6379, password, keyPrefix, intervalMs: 10 }), run);
     const verified = await verifyWrites({ host: vip, port: 6379, password, keyPrefix, report });
     const figures = {
         downtime_ms: Math.round(report.downtimeMs),
         lost_writes: verified.lostWrites,
-        total_s: Number(total.toFixed(1)),
+        total_s: totalS,
         writes: report.attempts,
         acknowledged: report.acknowledged,
     };
