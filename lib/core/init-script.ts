@@ -19,6 +19,13 @@ export interface InitScriptArgs {
     readonly start: string;
     /** The daemon's pid file. */
     readonly pidFile: string;
+    /**
+     * The directory the daemon's executable lies under. A pid file that survived a crash (one
+     * not on the fresh /run) may name a pid that a new process got after the reboot: a pid
+     * counts as the daemon only when its executable (`/proc/PID/exe`) lies under this directory.
+     * @default - any live pid counts
+     */
+    readonly executableDir?: string;
     /** @default - 60 seconds to stop before the script fails */
     readonly stopTimeoutSeconds?: number;
 }
@@ -26,6 +33,15 @@ export interface InitScriptArgs {
 /** Renders `/etc/init.d/<service>`: start, stop, status and restart around a pid file. */
 export function sysvInitScript(a: InitScriptArgs): string {
     const tenths = (a.stopTimeoutSeconds ?? 60) * 10;
+    // Without /proc (readlink fails) any live pid counts, as without executableDir.
+    const identity = a.executableDir === undefined ? "" : sh` && is_ours "$(cat "$PIDFILE")"`;
+    const isOurs = a.executableDir === undefined ? "" : sh`
+is_ours() {
+    exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 0
+    dir=$(readlink -f ${a.executableDir} 2>/dev/null) || dir=${a.executableDir}
+    case $exe in "$dir"/*) return 0;; esac
+    return 1
+}`;
     return sh`#!/bin/sh
 ### BEGIN INIT INFO
 # Provides:          ${raw(a.service)}
@@ -39,8 +55,9 @@ export function sysvInitScript(a: InitScriptArgs): string {
 SERVICE=${a.service}
 PIDFILE=${a.pidFile}
 
+${raw(isOurs)}
 is_running() {
-    [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+    [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null${raw(identity)}
 }
 
 case "$1" in
