@@ -54,26 +54,35 @@ export function disarmCrashPoint(host: string): boolean {
     return reached;
 }
 
+/** A crash point on a host. */
+export interface CrashTarget extends CrashPointRef {
+    readonly host: string;
+}
+
 /**
- * Runs `op` (an `up`, a `destroy`, a script) with `ref` armed on `host`; kills the host as soon
- * as a script reaches the point, and leaves it down until `op` has ended. Resolves with what
- * `op` resolved or rejected with, and whether the host was crashed.
+ * Runs `op` (an `up`, a `destroy`, a script) with each of `targets` armed on its host (one per
+ * host); kills a host as soon as a script reaches its point, and leaves it down until `op` has
+ * ended. Resolves with what `op` resolved or rejected with, and the hosts it crashed.
  */
-export async function crashDuring<T>(host: string, ref: CrashPointRef, op: () => Promise<T>): Promise<{ crashed: boolean; result?: T; error?: unknown }> {
-    armCrashPoint(host, ref);
-    const reached = path.join(stateDirOf(settingsFromEnv(), host), REACHED);
+export async function crashDuring<T>(targets: readonly CrashTarget[], op: () => Promise<T>): Promise<{ crashed: string[]; result?: T; error?: unknown }> {
+    const hosts = targets.map((t) => t.host);
+    if (new Set(hosts).size !== hosts.length) throw new Error(`crashDuring: one crash point per host (${hosts.join(", ")})`);
+    const s = settingsFromEnv();
+    for (const t of targets) armCrashPoint(t.host, t);
     let done = false;
-    let crashed = false;
-    const watcher = (async () => {
+    const crashed: string[] = [];
+    const watch = async (host: string) => {
+        const reached = path.join(stateDirOf(s, host), REACHED);
         while (!done) {
             if (fs.existsSync(reached)) {
                 await fault(host, "down");
-                crashed = true;
+                crashed.push(host);
                 return;
             }
             await sleep(5);
         }
-    })();
+    };
+    const watchers = hosts.map(watch);
     let result: T | undefined;
     let error: unknown;
     try {
@@ -82,7 +91,7 @@ export async function crashDuring<T>(host: string, ref: CrashPointRef, op: () =>
         error = e;
     }
     done = true;
-    await watcher;
-    disarmCrashPoint(host);
+    await Promise.all(watchers);
+    for (const h of hosts) disarmCrashPoint(h);
     return { crashed, result, error };
 }

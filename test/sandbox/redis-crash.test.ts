@@ -63,8 +63,8 @@ describe("Redis crash-resume, script by script: every step that changes a host, 
         for (const point of points) {
             await ledger.beforeCrash(step.host);
             const started = Date.now();
-            const { crashed, result, error } = await crashDuring(step.host, { component: COMPONENT, step: step.id, direction, point }, run);
-            assert.ok(crashed, `${step.id} ${direction}: never reached crash point "${point}": ${result ? `exit ${result.code}: ${result.stderr}` : String(error)}`);
+            const { crashed, result, error } = await crashDuring([{ host: step.host, component: COMPONENT, step: step.id, direction, point }], run);
+            assert.ok(crashed.length === 1, `${step.id} ${direction}: never reached crash point "${point}": ${result ? `exit ${result.code}: ${result.stderr}` : String(error)}`);
             ledger.crashed(step.host, `${step.id} ${direction} at ${point}`);
             await fault(step.host, "up");
             note(`${step.host} ${step.id} ${direction}: ran to "${point}", crashed, booted: ${((Date.now() - started) / 1000).toFixed(1)} s`);
