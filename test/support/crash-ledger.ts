@@ -8,6 +8,7 @@ import * as assert from "node:assert/strict";
 import { crashPointsOf } from "../../lib/core/actions/reversible";
 import { startWriter, verifyWrites, Writer, WriterReport } from "../../bench/writer";
 import { redisOnHost } from "./redis";
+import type { TreeSnapshot } from "./tree";
 
 /**
  * The points of a script to crash at: with `CRASH_POINTS=all` every one, else the first, the
@@ -76,4 +77,18 @@ export class CrashLedger {
         assert.deepEqual(unexcused, [], `${what}: acknowledged writes lost outside any crash window of the master: ${unexcused.slice(0, 20).join(", ")}`);
         return { acknowledged: report.acknowledged, attempts: report.attempts, lost: verified.lostWrites, lostInWindows: verified.lostWrites - unexcused.length };
     }
+}
+
+/**
+ * The legacy trees without the `temp-<pid>.rdb` files a Redis killed while saving leaves in its
+ * data dir, migrated or not (the crashes' residue, not a step's); `note` hears what was left out.
+ */
+export function withoutSaveResidue(trees: Record<string, TreeSnapshot>, note: (line: string) => void = () => undefined): Record<string, TreeSnapshot> {
+    const out: Record<string, TreeSnapshot> = {};
+    for (const [h, t] of Object.entries(trees)) {
+        const residue = Object.keys(t.entries).filter((p) => /\/temp-\d+\.rdb$/.test(p));
+        if (residue.length) note(`${h}: ${residue.length} temp-<pid>.rdb of saves cut short by a crash (Redis's own residue)`);
+        out[h] = { ...t, entries: Object.fromEntries(Object.entries(t.entries).filter(([p]) => !residue.includes(p))) };
+    }
+    return out;
 }
