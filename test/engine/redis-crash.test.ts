@@ -49,6 +49,8 @@ const DESTROY_CRASHES: CrashTarget[][] = [
 
 describe("Redis crash-resume through the engine: successive ups, each crashing a host inside the next step, then successive destroys", function () {
     let ledger: CrashLedger;
+    /** The ledger of the writes of the phase under way: a crash opens its windows there. */
+    let current: CrashLedger;
     let trees: Awaited<ReturnType<typeof legacyTrees>>;
 
     before(async function () {
@@ -57,6 +59,7 @@ describe("Redis crash-resume through the engine: successive ups, each crashing a
         await s.freshScenario("crash chain");
         trees = await legacyTrees();
         ledger = new CrashLedger(s.vip, s.password, MASTER, s.inv.hosts[0].address, "engine");
+        current = ledger;
     });
 
     after(async function () {
@@ -67,13 +70,13 @@ describe("Redis crash-resume through the engine: successive ups, each crashing a
 
     /** Runs `op` with `targets` armed; asserts it failed with every host crashed, then boots them. */
     async function crashed(what: string, targets: CrashTarget[], op: () => Promise<unknown>): Promise<void> {
-        for (const t of targets) await ledger.beforeCrash(t.host);
+        for (const t of targets) await current.beforeCrash(t.host);
         const { crashed: hosts, error } = await s.timed(what, () => crashDuring(targets, op)).then((r) => r.result!);
         const where = targets.map((t) => `${t.host} ${t.step} ${t.direction} at "${t.point}"`).join(" + ");
         assert.deepEqual([...hosts].sort(), targets.map((t) => t.host).sort(), `${what}: crashed ${where}? ${error ? String(error).slice(0, 2000) : "it succeeded"}`);
         assert.ok(error, `${what}: fails`);
         assert.match(String(error), /connection to root@[0-9.]+:22 was lost before the command finished|ECONNRESET|connection lost/i, `${what}: the crash is reported`);
-        for (const t of targets) ledger.crashed(t.host, where);
+        for (const t of targets) current.crashed(t.host, where);
         for (const t of targets) await fault(t.host, "up");
     }
 
@@ -99,6 +102,7 @@ describe("Redis crash-resume through the engine: successive ups, each crashing a
     it("destroy after destroy, each crashed inside an inverse, restores the legacy site with every acknowledged write", async function () {
         this.timeout(1_800_000);
         const rollback = new CrashLedger(s.vip, s.password, MASTER, s.inv.hosts[0].address, "engine-rollback");
+        current = rollback;
         try {
             for (const [i, targets] of DESTROY_CRASHES.entries()) {
                 await crashed(`destroy #${i + 1} crashing ${targets.map((t) => `${t.host} ${t.step} inverse at "${t.point}"`).join(" + ")}`, targets, () => s.stack!.destroy());

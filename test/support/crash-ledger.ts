@@ -5,6 +5,9 @@
  * nothing may lose.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { hostPaths, settingsFromEnv } from "../../sandbox/config";
 import { crashPointsOf } from "../../lib/core/actions/reversible";
 import { startWriter, verifyWrites, Writer, WriterReport } from "../../bench/writer";
 import { redisOnHost } from "./redis";
@@ -22,10 +25,33 @@ export function pickPoints(script: string): string[] {
 
 /**
  * A writer through the VIP for the whole of a crash test, and the stretches in which a crash of
- * the master host may lose acknowledged writes without the migration being at fault: from a SAVE
- * the test asks for just before arming the crash, to the crash. (Without the migration, a crash
- * of the master loses what was acknowledged after its last save: appendonly is off.)
+ * the master host may lose acknowledged writes without the migration being at fault: from the
+ * master's last save before the crash, to the crash. (Without the migration, a crash of the
+ * master loses what was acknowledged after its last save: appendonly is off.) The last save is
+ * the later of a SAVE the test asks for just before arming the crash and the newest RDB file on
+ * the master after the crash (the legacy one, its backup, the managed one: a step's own SAVE),
+ * less {@link SNAPSHOT_SLACK_MS} (a background save holds the data of when it began).
  */
+/** How long before an RDB file's mtime its content may have been taken (a background save's fork). */
+export const SNAPSHOT_SLACK_MS = 2000;
+
+/** The RDB files of the sandbox's Redis master, legacy and managed, under the host's /app. */
+const MASTER_RDBS = ["redis_data/dump.rdb", "redis_data_bak/dump.rdb", "middleware/redis/data/dump.rdb"];
+
+/** When the newest RDB file of `host` was written, on the `performance.now()` clock; 0 if none. */
+function newestRdb(host: string): number {
+    const app = hostPaths(settingsFromEnv(), host).app;
+    let newest = 0;
+    for (const f of MASTER_RDBS) {
+        try {
+            newest = Math.max(newest, fs.statSync(path.join(app, f)).mtimeMs);
+        } catch {
+            // not there at this point of the migration
+        }
+    }
+    return newest === 0 ? 0 : newest - performance.timeOrigin;
+}
+
 export class CrashLedger {
     private readonly writer: Writer;
     readonly prefix: string;
@@ -55,7 +81,7 @@ export class CrashLedger {
 
     /** After the crash of `host`: the stretch since the save may lose acknowledged writes. */
     crashed(host: string, what: string): void {
-        if (host === this.master) this.windows.push({ from: this.saveAt, to: performance.now(), what });
+        if (host === this.master) this.windows.push({ from: Math.max(this.saveAt, newestRdb(host) - SNAPSHOT_SLACK_MS), to: performance.now(), what });
     }
 
     /** Stops the writer. */
