@@ -106,13 +106,13 @@ export class CrashLedger {
 }
 
 /**
- * The legacy trees without the `temp-<pid>.rdb` files a Redis killed while saving leaves in its
+ * The legacy trees without the `temp-*.rdb` files a Redis killed while saving (or a replica killed while receiving a sync) leaves in its
  * data dir, migrated or not (the crashes' residue, not a step's); `note` hears what was left out.
  */
 export function withoutSaveResidue(trees: Record<string, TreeSnapshot>, note: (line: string) => void = () => undefined): Record<string, TreeSnapshot> {
     const out: Record<string, TreeSnapshot> = {};
     for (const [h, t] of Object.entries(trees)) {
-        const residue = Object.keys(t.entries).filter((p) => /\/temp-\d+\.rdb$/.test(p));
+        const residue = Object.keys(t.entries).filter((p) => /\/temp-[0-9.]+\.rdb$/.test(p));
         if (residue.length) note(`${h}: ${residue.length} temp-<pid>.rdb of saves cut short by a crash (Redis's own residue)`);
         out[h] = { ...t, entries: Object.fromEntries(Object.entries(t.entries).filter(([p]) => !residue.includes(p))) };
     }
