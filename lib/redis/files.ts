@@ -165,7 +165,7 @@ export function redisInit(r: ResolvedRedisHa, m: ManagedPaths): string {
         description: "Redis (managed by pulumi-middleware)",
         start: sh`        ${m.server} ${m.config} || exit 1`,
         pidFile: `${m.runDir}/redis.pid`,
-        executableDir: m.root,
+        processName: "redis-server",
     });
 }
 
@@ -182,7 +182,7 @@ export function keepalivedInit(r: ResolvedRedisHa, m: ManagedPaths): string {
             -p ${`${run}/keepalived.pid`} -r ${`${run}/keepalived_vrrp.pid`} -c ${`${run}/keepalived_checkers.pid`} \\
             >>${`${m.logDir}/keepalived.log`} 2>&1 </dev/null &`,
         pidFile: `${run}/keepalived.pid`,
-        executableDir: m.root,
+        processName: "keepalived",
     });
 }
 

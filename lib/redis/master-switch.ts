@@ -94,12 +94,12 @@ mw_mark 'VIP up'
     // become master too; then the managed one is killed with SIGKILL, parent and children at
     // once: a graceful stop would remove the VIP the legacy one now holds as well.
     // A pid file of the managed keepalived that survived a crash (it is not on /run) may name a
-    // process that got the pid after the reboot: only a process running the managed binary is killed.
+    // process that got the pid after the reboot, the legacy keepalived among them: only a process
+    // started with the managed keepalived.conf is killed.
     const managedPids = ["keepalived.pid", "keepalived_vrrp.pid", "keepalived_checkers.pid"].map((f) => `${m.runDir}/${f}`);
     const legacyTakesVip = sh`mw_managed_pid() {
     mw_mp=$(cat "$1" 2>/dev/null) && kill -0 "$mw_mp" 2>/dev/null || return 0
-    mw_mexe=$(readlink "/proc/$mw_mp/exe" 2>/dev/null) || mw_mexe=''
-    case $mw_mexe in "$(readlink -f ${m.root})"/*) echo "$mw_mp";; esac
+    tr '\\000' ' ' <"/proc/$mw_mp/cmdline" 2>/dev/null | grep -q -F -- ${` -f ${m.keepalivedConfig} `} && echo "$mw_mp" || :
 }
 ${raw(keepalived.start)}
 if [ -n "$(mw_managed_pid ${managedPids[0]})" ]; then

@@ -50,11 +50,11 @@ describe("RedisHa steps after a crash", function () {
         }
     });
 
-    it("the managed init scripts count a pid from a pid file only when it runs a binary under the managed root", function () {
+    it("the managed init scripts count a pid from a pid file only when its process has the daemon's name", function () {
         const m = managedPaths(r.managedRoot);
         for (const init of [redisInit(r, m), keepalivedInit(r, m)]) {
             assert.match(init, /is_ours "\$\(cat "\$PIDFILE"\)"/);
-            assert.match(init, /readlink -f '\/app\/middleware\/redis'/);
+            assert.match(init, /comm=\$\(cat "\/proc\/\$1\/comm"/);
         }
         assert.match(keepalivedInit(r, m), /rm -f '\/app\/middleware\/redis\/run\/keepalived_vrrp.pid' '\/app\/middleware\/redis\/run\/keepalived_checkers.pid'/);
     });
