@@ -10,7 +10,7 @@ import { requireRoot } from "./prerequisites";
 export const FAULT_KINDS = ["down", "up", "cut", "heal", "fill-disk", "free-disk"] as const;
 
 /**
- * - `down`: every process of the host is killed by pid, as in a crash; its disks stay.
+ * - `down`: every process of the host is killed by pid with SIGKILL, as in a crash; its disks stay.
  * - `up`: the host boots again: fresh /run, sshd, then the site's boot services.
  * - `cut` / `heal`: its link to the bridge goes down / up (the host keeps running).
  * - `fill-disk` / `free-disk`: its /app volume is filled to ENOSPC / freed.

@@ -96,17 +96,18 @@ function childOf(pid: number): number | undefined {
 }
 
 /**
- * Stops every process of a host, by pid (TERM, then KILL after a grace period), as a crash or
- * power-off would; the host's disks (its dirs and /app) stay.
+ * Stops every process of a host at once, by pid with SIGKILL, as a crash or power-off would:
+ * nothing gets to save, flush or clean up (a SIGTERM first would let Redis save its data and
+ * scripts write their journal lines); the host's disks (its dirs and /app) stay.
  */
 export async function haltHost(s: SandboxSettings, host: string): Promise<void> {
-    await killNamespace(netnsName(host));
+    await killNamespace(netnsName(host), ["SIGKILL"]);
     fs.rmSync(hostPaths(s, host).initPid, { force: true });
 }
 
-/** Kills every process in a network namespace, by pid. */
-export async function killNamespace(ns: string): Promise<void> {
-    for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+/** Kills every process in a network namespace, by pid: TERM, then KILL after a grace period (or only the given signals). */
+export async function killNamespace(ns: string, signals: readonly ("SIGTERM" | "SIGKILL")[] = ["SIGTERM", "SIGKILL"]): Promise<void> {
+    for (const signal of signals) {
         const pids = await namespacePids(ns);
         if (pids.length === 0) return;
         for (const pid of pids) {

@@ -46,3 +46,4 @@ export async function exec(host: string, cmd: string, opts: ExecOptions = {}): P
     requireHost(s, host);
     return execOnHost(s, host, cmd, opts);
 }
+export { armCrashPoint, CrashPointRef, CrashTarget, crashDuring, disarmCrashPoint } from "./crash-points";

@@ -19,6 +19,15 @@ export interface InitScriptArgs {
     readonly start: string;
     /** The daemon's pid file. */
     readonly pidFile: string;
+    /**
+     * The daemon's process name (`/proc/PID/comm`, at most 15 characters, e.g. `redis-server`).
+     * A pid file that survived a crash (one not on the fresh /run) may name a pid that another
+     * process got after the reboot: a pid counts as the daemon only when its process has this
+     * name. (The name, not the executable's path: a daemon may be started through a wrapper
+     * that execs a binary elsewhere.)
+     * @default - any live pid counts
+     */
+    readonly processName?: string;
     /** @default - 60 seconds to stop before the script fails */
     readonly stopTimeoutSeconds?: number;
 }
@@ -26,6 +35,16 @@ export interface InitScriptArgs {
 /** Renders `/etc/init.d/<service>`: start, stop, status and restart around a pid file. */
 export function sysvInitScript(a: InitScriptArgs): string {
     const tenths = (a.stopTimeoutSeconds ?? 60) * 10;
+    if (a.processName !== undefined && !/^[A-Za-z0-9._-]{1,15}$/.test(a.processName)) {
+        throw new Error(`sysvInitScript: ${JSON.stringify(a.processName)} is not a process name (up to 15 of A-Z a-z 0-9 . _ -)`);
+    }
+    // Without /proc (no comm to read) any live pid counts, as without processName.
+    const identity = a.processName === undefined ? "" : sh` && is_ours "$(cat "$PIDFILE")"`;
+    const isOurs = a.processName === undefined ? "" : sh`
+is_ours() {
+    comm=$(cat "/proc/$1/comm" 2>/dev/null) || return 0
+    [ "$comm" = ${a.processName} ]
+}`;
     return sh`#!/bin/sh
 ### BEGIN INIT INFO
 # Provides:          ${raw(a.service)}
@@ -39,8 +58,9 @@ export function sysvInitScript(a: InitScriptArgs): string {
 SERVICE=${a.service}
 PIDFILE=${a.pidFile}
 
+${raw(isOurs)}
 is_running() {
-    [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+    [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null${raw(identity)}
 }
 
 case "$1" in

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { posix } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { checkHost, HostArgs } from "../core/host";
 import type { ServiceManager } from "../core/actions/service-state";
@@ -165,48 +166,116 @@ const checkIpv4: Validator = (v) =>
 const checkFileName: Validator = (v) =>
     typeof v === "string" && /^[A-Za-z0-9._-]{1,255}$/.test(v) && v !== "." && v !== ".." ? [] : ["must be a plain file name"];
 
+/** `path` normalised for comparisons: `..`, `.` and repeated or trailing slashes resolved. */
+function normalised(path: string): string {
+    const n = posix.normalize(path);
+    return n.length > 1 ? n.replace(/\/+$/, "") : n;
+}
+
+/** Whether `inner` is `outer` or lies under it (both absolute). */
+function within(inner: string, outer: string): boolean {
+    const [i, o] = [normalised(inner), normalised(outer)];
+    return i === o || o === "/" || i.startsWith(`${o}/`);
+}
+
+/** Where a problem is reported: the argument as the user writes it. */
+const arg = (path: string) => `args.${path}`;
+
+/**
+ * The layout rules beyond each path's own form: the seven renamed legacy paths (and their
+ * `_bak` siblings) are distinct and none lies inside another, none is `/`, and the managed root
+ * is not `/`, does not equal, contain or lie inside any of them, nor contain the install sources.
+ */
+function checkLayout(p: Problems, legacy: Required<RedisLegacyLayout>, managedRoot: unknown, source: Required<RedisInstallSource>): void {
+    const renamed = (Object.entries(legacy) as [keyof RedisLegacyLayout, string][])
+        .filter(([k, v]) => RENAMED_LEGACY_KEYS.includes(k) && typeof v === "string" && v.startsWith("/"));
+    for (const [k, v] of renamed) {
+        if (normalised(v) === "/") p.add(arg(`legacy.${k}`), "must not be /: the migration renames it to _bak", v);
+    }
+    for (let i = 0; i < renamed.length; i++) {
+        for (let j = 0; j < renamed.length; j++) {
+            const [[ka, a], [kb, b]] = [renamed[i], renamed[j]];
+            if (i === j || normalised(a) === "/" || normalised(b) === "/") continue;
+            if (normalised(a) === normalised(b) && i < j) {
+                p.add(arg(`legacy.${kb}`), `must differ from args.legacy.${ka} (${a}): each legacy path is renamed to _bak on its own`, b);
+            } else if (normalised(a) !== normalised(b) && within(a, b)) {
+                p.add(arg(`legacy.${ka}`), `must not lie inside args.legacy.${kb} (${b}): renaming that one to _bak would move this one with it`, a);
+            }
+        }
+    }
+    if (typeof managedRoot !== "string" || !managedRoot.startsWith("/")) return;
+    if (normalised(managedRoot) === "/") {
+        p.add(arg("managed.root"), "must not be /: the managed instance needs a directory of its own, which a rollback removes", managedRoot);
+        return;
+    }
+    for (const [k, v] of renamed) {
+        if (normalised(v) === "/") continue;
+        const bak = `${normalised(v)}_bak`;
+        if (within(managedRoot, v) || within(v, managedRoot)) {
+            const how = normalised(managedRoot) === normalised(v) ? "equal" : within(managedRoot, v) ? "lie inside" : "contain";
+            p.add(arg("managed.root"), `must not ${how} args.legacy.${k} (${v}): the legacy files must survive untouched`, managedRoot);
+        } else if (within(managedRoot, bak) || within(bak, managedRoot)) {
+            p.add(arg("managed.root"), `must not overlap ${bak}, the backup of args.legacy.${k}: the legacy files must survive untouched`, managedRoot);
+        }
+    }
+    for (const [k, v] of Object.entries(source)) {
+        if (typeof v === "string" && v.startsWith("/") && within(v, managedRoot)) {
+            p.add(arg("managed.root"), `must not contain args.source.${k} (${v}): a rollback removes what is under the managed root`, managedRoot);
+        }
+    }
+}
+
+/** The legacy paths the migration renames to `_bak` (see `legacyBackupPaths`). */
+const RENAMED_LEGACY_KEYS: readonly (keyof RedisLegacyLayout)[] = ["installDir", "keepalivedDir", "redisInit", "keepalivedInit", "dataDir", "config", "keepalivedConfig"];
+
 /**
  * Resolves defaults and validates every argument, gathering all problems into one error that
- * names the property, the value and the rule.
+ * names the argument as the user wrote it (`args.managed.root`), the value and the rule.
  *
  * @throws ConfigError before any resource exists
  */
 export function resolveRedisHa(name: string, args: RedisHaArgs): ResolvedRedisHa {
     const p = new Problems();
-    checkHost(p, "master", args.master);
-    checkHost(p, "slave", args.slave);
+    checkHost(p, arg("master"), args.master);
+    checkHost(p, arg("slave"), args.slave);
     if (args.master && args.slave) {
-        if (args.master.name === args.slave.name) p.add("slave.name", "must differ from master.name: the pair needs two hosts", args.slave.name);
-        if (args.master.address === args.slave.address) p.add("slave.address", "must differ from master.address", args.slave.address);
-        p.check("master.address", args.master.address, checkIpv4).check("slave.address", args.slave.address, checkIpv4);
+        if (args.master.name === args.slave.name) p.add(arg("slave.name"), "must differ from args.master.name: the pair needs two hosts", args.slave.name);
+        if (args.master.address === args.slave.address) p.add(arg("slave.address"), "must differ from args.master.address", args.slave.address);
+        p.check(arg("master.address"), args.master.address, checkIpv4).check(arg("slave.address"), args.slave.address, checkIpv4);
     }
     const vip = args.vip ?? ({} as RedisVipArgs);
-    p.check("vip.address", vip.address, checkAddress)
-        .checkOptional("vip.prefix", vip.prefix, checkIntRange(1, 32))
-        .checkOptional("vip.interface", vip.interface, checkInterface)
-        .checkOptional("vip.virtualRouterId", vip.virtualRouterId, checkIntRange(1, 255))
-        .checkOptional("port", args.port, checkPort)
-        .check("version", args.version, checkVersion);
-    if (typeof vip.password === "string" && !VRRP_PASSWORD_PATTERN.test(vip.password)) {
-        p.add("vip.password", "must be 1 to 8 letters, digits or ._+=@%- (keepalived's auth_pass)", "(secret, not shown)");
+    p.check(arg("vip.address"), vip.address, checkAddress)
+        .checkOptional(arg("vip.prefix"), vip.prefix, checkIntRange(1, 32))
+        .checkOptional(arg("vip.interface"), vip.interface, checkInterface)
+        .checkOptional(arg("vip.virtualRouterId"), vip.virtualRouterId, checkIntRange(1, 255))
+        .checkOptional(arg("port"), args.port, checkPort)
+        .check(arg("version"), args.version, checkVersion);
+    if (typeof vip.address === "string" && checkAddress(vip.address).length === 0 && !/^[0-9.]+$/.test(vip.address)) {
+        p.add(arg("vip.address"), "must be an IPv4 address: keepalived moves an address, not a name", vip.address);
     }
-    if (args.password === undefined || args.password === "") p.add("password", "is required (pulumi config set --secret ...)", "");
+    for (const role of ["master", "slave"] as const) {
+        if (typeof vip.address === "string" && vip.address === args[role]?.address) {
+            p.add(arg("vip.address"), `must differ from args.${role}.address: keepalived would move the ${role}'s own address to the other host`, vip.address);
+        }
+    }
+    if (typeof vip.password === "string" && !VRRP_PASSWORD_PATTERN.test(vip.password)) {
+        p.add(arg("vip.password"), "must be 1 to 8 letters, digits or ._+=@%- (keepalived's auth_pass)", "(secret, not shown)");
+    }
+    if (args.password === undefined || args.password === "") p.add(arg("password"), "is required (pulumi config set --secret ...)", "");
     if (typeof args.password === "string" && /["\\\n\r]/.test(args.password)) {
-        p.add("password", "must not contain double quotes, backslashes or line breaks", "(secret, not shown)");
+        p.add(arg("password"), "must not contain double quotes, backslashes or line breaks", "(secret, not shown)");
     }
     const source = { ...REDIS_DEFAULTS.source, ...args.source };
-    for (const [k, v] of Object.entries(source)) p.check(`source.${k}`, v, checkAbsolutePath);
+    for (const [k, v] of Object.entries(source)) p.check(arg(`source.${k}`), v, checkAbsolutePath);
     const legacyInput = { ...REDIS_DEFAULTS.legacy, ...args.legacy };
     const legacy = { ...legacyInput, cli: args.legacy?.cli ?? `${legacyInput.installDir}/bin/redis-cli` };
     for (const [k, v] of Object.entries(legacy)) {
         const rule = k === "rdbFile" ? checkFileName : k.endsWith("Service") ? checkServiceName : checkAbsolutePath;
-        p.check(`legacy.${k}`, v, rule);
+        p.check(arg(`legacy.${k}`), v, rule);
     }
     const managedRoot = args.managed?.root ?? REDIS_DEFAULTS.managedRoot;
-    p.check("managed.root", managedRoot, checkAbsolutePath);
-    if (typeof managedRoot === "string" && Object.values(legacy).some((x) => typeof x === "string" && (x === managedRoot || x.startsWith(`${managedRoot}/`) || managedRoot.startsWith(`${x}/`)))) {
-        p.add("managed.root", "must not overlap a legacy path: the legacy files must survive untouched", managedRoot);
-    }
+    p.check(arg("managed.root"), managedRoot, checkAbsolutePath);
+    checkLayout(p, legacy, managedRoot, source);
     p.check("name", name, checkName);
     p.throwIfAny(name);
     return {

@@ -193,6 +193,7 @@ export function redisInit(r: ResolvedRedisHa, m: ManagedPaths): string {
         description: "Redis (managed by pulumi-middleware)",
         start: sh`        ${m.server} ${m.config} || exit 1`,
         pidFile: `${m.runDir}/redis.pid`,
+        processName: "redis-server",
     });
 }
 
@@ -202,10 +203,14 @@ export function keepalivedInit(r: ResolvedRedisHa, m: ManagedPaths): string {
     return sysvInitScript({
         service: r.legacy.keepalivedService,
         description: "keepalived for the Redis VIP (managed by pulumi-middleware)",
-        start: sh`        setsid ${m.keepalived} --dont-fork --log-console --log-detail -f ${m.keepalivedConfig} \\
+        // keepalived refuses to start while its child pid files name live processes; after a
+        // crash they name whatever got those pids at boot.
+        start: sh`        rm -f ${`${run}/keepalived_vrrp.pid`} ${`${run}/keepalived_checkers.pid`}
+        setsid ${m.keepalived} --dont-fork --log-console --log-detail -f ${m.keepalivedConfig} \\
             -p ${`${run}/keepalived.pid`} -r ${`${run}/keepalived_vrrp.pid`} -c ${`${run}/keepalived_checkers.pid`} \\
             >>${`${m.logDir}/keepalived.log`} 2>&1 </dev/null &`,
         pidFile: `${run}/keepalived.pid`,
+        processName: "keepalived",
     });
 }
 

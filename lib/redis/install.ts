@@ -15,7 +15,7 @@
  * @module
  */
 import { serviceCommands } from "../core/actions/service-state";
-import type { Reversible } from "../core/actions/reversible";
+import { crashPoint, Reversible } from "../core/actions/reversible";
 import { raw, sh } from "../core/shell";
 import type { ResolvedRedisHa } from "./args";
 import { managedPaths, Role, versionConf, versionPaths, writeFile } from "./files";
@@ -38,6 +38,7 @@ export function install(r: ResolvedRedisHa, role: Role): Reversible {
 
     const forward = sh`${raw(redisPreamble(r))}
 mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
+${raw(crashPoint("start"))}
 [ -e ${`${m.root}/${MANAGED_MARKER}`} ] || { echo ${`middleware: ${m.root} is not staged`} >&2; exit 1; }
 mkdir -p ${`${v.dir}/bin`}
 cp -f ${r.source.redisServer} ${`${v.server}.mw-tmp`} && mv -f ${`${v.server}.mw-tmp`} ${v.server}
@@ -45,6 +46,7 @@ cp -f ${r.source.redisCli} ${`${v.cli}.mw-tmp`} && mv -f ${`${v.cli}.mw-tmp`} ${
 ${v.server} --version | grep -q -F ${`v=${r.version} `} ||
     { printf 'middleware: install source %s is not Redis %s: %s\\n' ${r.source.redisServer} ${r.version} "$(${v.server} --version)" >&2; exit 1; }
 ${raw(writeFile(v.config, versionConf(r.version), "0644"))}
+${raw(crashPoint("binaries copied"))}
 mw_prev=$(readlink ${m.current} 2>/dev/null) || mw_prev=''
 if ${raw(serving)}; then
     mw_running=${m.server}; mw_rdb=${`${m.dataDir}/dump.rdb`}
@@ -67,12 +69,15 @@ ${raw(onto(r, raw(sh`${v.link}`)))}
     rm -f ${rollingFrom}
     echo ${`middleware: the ${role} runs Redis ${r.version}`}
 else
+${raw(crashPoint("before current"))}
 ${raw(switchCurrent(r, raw(sh`${v.link}`)))}
+${raw(crashPoint("end"))}
     echo ${`middleware: installed Redis ${r.version} (${role})`}
 fi
 `;
 
     const inverse = sh`${raw(redisPreamble(r))}
+${raw(crashPoint("start"))}
 mw_cur=$(readlink ${m.current} 2>/dev/null) || mw_cur=''
 if [ -s ${rollingFrom} ]; then
     mw_prev=$(cat ${rollingFrom})
@@ -88,7 +93,9 @@ elif [ "$mw_cur" = ${v.link} ] && ${raw(serving)}; then
 elif [ "$mw_cur" = ${v.link} ]; then
     rm -f ${m.current}
 fi
+${raw(crashPoint("before removing"))}
 rm -rf ${v.dir}
+${raw(crashPoint("end"))}
 echo ${`middleware: removed Redis ${r.version} (${role})`}
 `;
     return { forward, inverse };

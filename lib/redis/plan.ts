@@ -32,18 +32,17 @@ export const REDIS_STEPS = {
  * The plan of component `name` for the resolved arguments.
  *
  * @param generatedVrrpPassword - the VRRP password when `vip.password` is not given (`RedisHa`
- * generates one with `random.RandomPassword`)
- * @throws Error when neither gives a VRRP password
+ * generates one with `random.RandomPassword`); without either, the plan can be described but its
+ * stage steps fail on the host, naming the missing secret
  */
 export function planRedisHa(name: string, r: ResolvedRedisHa, generatedVrrpPassword?: pulumi.Input<string>): Plan {
     const M = r.master.name;
     const S = r.slave.name;
     const ids = REDIS_STEPS;
     const vrrpPassword = r.vip.password ?? generatedVrrpPassword;
-    if (vrrpPassword === undefined) throw new Error(`${name}: planRedisHa needs vip.password or a generated VRRP password`);
     const password = pulumi.secret(pulumi.output(r.password).apply((p) => `${p}\n`));
     // The stage steps write keepalived.conf: the VRRP password follows the pair's.
-    const stageStdin = pulumi.secret(pulumi.all([r.password, vrrpPassword]).apply(([p, v]) => `${p}\n${v}\n`));
+    const stageStdin = pulumi.secret(pulumi.all([r.password, vrrpPassword ?? ""]).apply(([p, v]) => `${p}\n${v}\n`));
     const step = (s: Omit<PlannedStep, "stdin" | "protect">, stdin = password): PlannedStep => ({ ...s, stdin, protect: r.finalize });
     // What the outcome of a step depends on. A change redoes the step; pre-checks are never
     // redone (they describe the legacy site, which a completed migration has renamed). A new

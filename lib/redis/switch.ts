@@ -14,7 +14,7 @@
  * @module
  */
 import { backupPath } from "../core/actions/backup-path";
-import { inSequence, Reversible } from "../core/actions/reversible";
+import { crashPoint, inSequence, Reversible } from "../core/actions/reversible";
 import { linkPath } from "../core/actions/link-path";
 import { serviceCommands, serviceState } from "../core/actions/service-state";
 import { raw, sh } from "../core/shell";
@@ -29,7 +29,11 @@ export const SYNC_TIMEOUT_SECONDS = 300;
 
 /** Renames every legacy path to `_bak` (inverse: back), in the runbook's order. */
 export function backups(r: ResolvedRedisHa): Reversible {
-    return inSequence(...legacyBackupPaths(r).map((path) => backupPath({ path })));
+    const m = managedPaths(r.managedRoot);
+    // The init scripts are replaced by links to the managed ones later in the same step; a
+    // resumed step finds the link and the backup, and that is the backup done.
+    const replacedBy = new Map([[r.legacy.redisInit, m.redisInit], [r.legacy.keepalivedInit, m.keepalivedInit]]);
+    return inSequence(...legacyBackupPaths(r).map((path) => backupPath({ path, replacedBy: replacedBy.get(path) })));
 }
 
 /** Links the managed init scripts where the legacy ones were, so `service redis` keeps working. */
@@ -60,9 +64,11 @@ export function slaveOut(r: ResolvedRedisHa): Reversible {
     const manager = r.serviceManager;
     // Runs last on rollback: the legacy slave is back only when it is in sync again.
     const resynced: Reversible = {
-        forward: ":",
+        forward: crashPoint("start"),
         inverse: sh`${raw(redisPreamble(r))}
+${raw(crashPoint("before the resync"))}
 mw_wait_synced ${l.cli} ${SYNC_TIMEOUT_SECONDS}
+${raw(crashPoint("end"))}
 echo 'middleware: the legacy slave is in sync with the master'
 `,
     };
@@ -71,6 +77,7 @@ echo 'middleware: the legacy slave is in sync with the master'
         serviceState({ service: l.keepalivedService, state: "stopped", manager }),
         serviceState({ service: l.redisService, state: "stopped", manager }),
         backups(r),
+        { forward: crashPoint("end"), inverse: crashPoint("start") },
     );
 }
 
@@ -79,22 +86,34 @@ export function slaveIn(r: ResolvedRedisHa): Reversible {
     const m = managedPaths(r.managedRoot);
     const redis = serviceCommands(r.legacy.redisService, r.serviceManager);
     const keepalived = serviceCommands(r.legacy.keepalivedService, r.serviceManager);
+    // A crash may stop the inverse between the two stops or the two unlinks: each service is
+    // stopped only while its init script is still the link to the managed one.
     const start: Reversible = {
         forward: sh`${raw(redisPreamble(r))}
+${raw(crashPoint("before starting"))}
 ${raw(redis.start)}
 mw_wait_synced ${m.cli} ${SYNC_TIMEOUT_SECONDS}
+${raw(crashPoint("in sync"))}
 ${raw(keepalived.start)}
+${raw(crashPoint("end"))}
 echo 'middleware: the managed slave is in sync and keepalived runs'
 `,
         inverse: sh`${raw(redisPreamble(r))}
+${raw(crashPoint("start"))}
 if [ -L ${r.legacy.redisInit} ]; then
 ${raw(legacyReadsManagedData(r))}
+fi
+if [ -L ${r.legacy.keepalivedInit} ]; then
 ${raw(keepalived.stop)}
+fi
+${raw(crashPoint("keepalived stopped"))}
+if [ -L ${r.legacy.redisInit} ]; then
 ${raw(redis.stop)}
 fi
+${raw(crashPoint("redis stopped"))}
 `,
     };
-    return inSequence(initLinks(r), start);
+    return inSequence(initLinks(r), start, { forward: "", inverse: crashPoint("end") });
 }
 
 /** After acceptance: removes the legacy backups. Irreversible on purpose; the steps are protected. */

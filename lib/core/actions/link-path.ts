@@ -6,7 +6,7 @@
  */
 import { raw, sh } from "../shell";
 import { checkAbsolutePath, Problems } from "../validate";
-import { exists, fail, note, Reversible } from "./reversible";
+import { crashPoint, exists, fail, note, Reversible } from "./reversible";
 
 /** Arguments of {@link linkPath}. */
 export interface LinkPathArgs {
@@ -30,7 +30,7 @@ export function linkPath(args: LinkPathArgs): Reversible {
         .throwIfAny("linkPath");
     const { path, target } = args;
     const isOurLink = sh`{ [ -L ${path} ] && [ "$(readlink ${path})" = ${target} ]; }`;
-    const forward = sh`if ${raw(isOurLink)}; then
+    const forward = sh`${raw(crashPoint(`link ${path}`))}if ${raw(isOurLink)}; then
     ${raw(note(`${path} already links to ${target}`))}
 elif ${raw(exists(path))}; then
     ${raw(fail(`cannot link ${path}: something else is there`))}
@@ -38,7 +38,7 @@ else
     ln -s ${target} ${path}
 fi
 `;
-    const inverse = sh`if ${raw(isOurLink)}; then
+    const inverse = sh`${raw(crashPoint(`unlink ${path}`))}if ${raw(isOurLink)}; then
     rm -f ${path}
 elif ${raw(exists(path))}; then
     ${raw(fail(`will not remove ${path}: it is not the link to ${target}`))}

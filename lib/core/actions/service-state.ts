@@ -6,7 +6,7 @@
  */
 import { raw, sh } from "../shell";
 import { checkSeconds, checkServiceName, Problems } from "../validate";
-import { fail, makePrivateDir, note, Reversible, stepPath } from "./reversible";
+import { crashPoint, fail, makePrivateDir, note, Reversible, stepPath } from "./reversible";
 
 /**
  * How a service is controlled on its host.
@@ -126,7 +126,7 @@ export function serviceState(args: ServiceStateArgs): Reversible {
     const c = serviceCommands(args.service, args.manager);
     const dir = stepPath("service");
     const marker = stepPath("service", args.service);
-    const forward = sh`${raw(makePrivateDir(dir))}
+    const forward = sh`${raw(crashPoint(`service ${args.service} ${args.state}`))}${raw(makePrivateDir(dir))}
 if [ ! -e ${raw(marker)} ]; then
     ${raw(observe(c))}
     printf '%s\\n' "$mw_now" >${raw(marker)}.tmp
@@ -134,7 +134,7 @@ if [ ! -e ${raw(marker)} ]; then
 fi
 mw_want=${args.state}
 ${raw(bringTo(args.service, c, settle))}`;
-    const inverse = sh`if [ -e ${raw(marker)} ]; then
+    const inverse = sh`${raw(crashPoint(`service ${args.service} as before`))}if [ -e ${raw(marker)} ]; then
     mw_want=$(cat ${raw(marker)})
     case "$mw_want" in
         running|stopped) ;;
