@@ -27,6 +27,7 @@ const s = new RedisScenario();
 async function upToSlaveOut(): Promise<void> {
     const target = [
         s.componentUrn(),
+        s.vrrpPasswordUrn(),
         s.stepUrn(MASTER, READY_STEP),
         s.stepUrn(SLAVE, READY_STEP),
         s.stepUrn(MASTER, REDIS_STEPS.masterPrecheck),

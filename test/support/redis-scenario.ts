@@ -215,6 +215,11 @@ export class RedisScenario {
         return `urn:pulumi:${this.stackName}::${PROJECT}::${REDIS_HA_TYPE}$${STEP_TYPE}::${COMPONENT}-${host}-${step}`;
     }
 
+    /** The URN of the VRRP password the component generates (the stage steps need it). */
+    vrrpPasswordUrn(): string {
+        return `urn:pulumi:${this.stackName}::${PROJECT}::${REDIS_HA_TYPE}$random:index/randomPassword:RandomPassword::${COMPONENT}-vrrp-password`;
+    }
+
     /** The URN of the component itself (targeted steps need their parent). */
     componentUrn(): string {
         return `urn:pulumi:${this.stackName}::${PROJECT}::${REDIS_HA_TYPE}::${COMPONENT}`;
