@@ -68,7 +68,7 @@ export async function bootHost(s: SandboxSettings, host: string): Promise<void> 
     await waitFor(async () => {
         tini = childOf(unsharePid);
         return tini !== undefined;
-    }, 5000, 20);
+    }, 20000, 20); // a loaded 2-core machine has been seen to take over 5 s to fork it
     if (tini === undefined) throw new Error(`${host}: its init did not start; see ${hp.bootLog}`);
     fs.writeFileSync(hp.initPid, `${tini}\n`);
     const ready = await waitFor(async () => fs.existsSync(`/proc/${tini}/root/run/sandbox-ready`) || !fs.existsSync(`/proc/${tini}`), 60000, 50);
