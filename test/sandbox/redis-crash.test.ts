@@ -26,6 +26,14 @@ import { assertLegacyTreesBack, backupsLeft, HOSTS, legacyTrees, MASTER, RedisSc
 
 const COMPONENT = "redis";
 
+/** The managed keepalived pair's VRRP password in this test. */
+const VRRP_PASSWORD = "crash-vr";
+
+/** What the plan feeds a step on stdin: the pair's password, and for the stage steps the VRRP password too. */
+function stdinOf(step: PlannedStep, password: string): string {
+    return step.id.endsWith("-stage") ? `${password}\n${VRRP_PASSWORD}\n` : `${password}\n`;
+}
+
 /** A plan of the site program's pair for the sandbox's inventory. */
 function sitePlan(inv: Inventory, password: string): PlannedStep[] {
     const key = fs.readFileSync(inv.hosts[0].privateKeyPath, "utf8");
@@ -33,7 +41,7 @@ function sitePlan(inv: Inventory, password: string): PlannedStep[] {
     const r = resolveRedisHa(COMPONENT, {
         master: host("h1"),
         slave: host("h2"),
-        vip: { address: inv.vip!.address, prefix: inv.vip!.prefixLength, interface: "eth0", virtualRouterId: 51 },
+        vip: { address: inv.vip!.address, prefix: inv.vip!.prefixLength, interface: "eth0", virtualRouterId: 51, password: VRRP_PASSWORD },
         password,
         version: "7.0.15",
     });
@@ -58,7 +66,7 @@ describe("Redis crash-resume, script by script: every step that changes a host, 
     async function runWithCrashes(step: PlannedStep, direction: "forward" | "inverse", ledger: CrashLedger): Promise<number> {
         const body = direction === "forward" ? step.action.forward : step.action.inverse;
         const target = sshTarget(hostOf(inv, step.host));
-        const run = () => runStepScript(target, { component: COMPONENT, step: step.id, direction, body, stdin: `${password}\n`, timeoutSeconds: 300 });
+        const run = () => runStepScript(target, { component: COMPONENT, step: step.id, direction, body, stdin: stdinOf(step, password), timeoutSeconds: 300 });
         const points = pickPoints(body);
         for (const point of points) {
             await ledger.beforeCrash(step.host);
@@ -106,7 +114,7 @@ describe("Redis crash-resume, script by script: every step that changes a host, 
         let crashes = 0;
         for (const step of steps) {
             if (step.kind === "check") {
-                const r = await runStepScript(sshTarget(hostOf(inv, step.host)), { component: COMPONENT, step: step.id, direction: "forward", body: step.action.forward, stdin: `${password}\n` });
+                const r = await runStepScript(sshTarget(hostOf(inv, step.host)), { component: COMPONENT, step: step.id, direction: "forward", body: step.action.forward, stdin: stdinOf(step, password) });
                 assert.equal(r.code, 0, `${step.id}: ${r.stderr}`);
                 continue;
             }
