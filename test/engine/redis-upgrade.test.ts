@@ -83,10 +83,14 @@ async function changeVersion(to: string, label: string): Promise<void> {
             holders = await vip.stop();
         }
     });
-    s.note(`${label}: VIP holders in turn: ${holders.join(" -> ")}`);
+    // A handover can show both hosts holding the VIP for less than one 50 ms poll: the slave takes
+    // it on the master's priority-0 advert while the master's keepalived is still removing it.
+    const overlaps = holders.filter((h) => h.includes("+")).length;
+    s.note(`${label}: VIP holders in turn: ${holders.join(" -> ")}${overlaps ? ` (both hosts at ${overlaps} handover poll(s))` : ""}`);
     assert.equal(run.lost, 0, `${label}: acknowledged writes lost`);
     assert.ok(run.report.downtimeMs <= 2000, `${label}: writer downtime ${Math.round(run.report.downtimeMs)} ms`);
-    assert.deepEqual(holders.filter((h) => h !== "none"), [MASTER, SLAVE, MASTER], `${label}: the VIP moves to the slave while the master restarts, and back`);
+    assert.deepEqual(holders.filter((h) => h !== "none" && !h.includes("+")), [MASTER, SLAVE, MASTER], `${label}: the VIP moves to the slave while the master restarts, and back`);
+    assert.ok(holders.every((h, i) => !h.includes("+") || (i > 0 && i < holders.length - 1)), `${label}: both hosts hold the VIP only in the middle of a handover`);
     assert.deepEqual(story(await journalSince(since, COMPONENT)), [
         `${SLAVE} ${REDIS_STEPS.slaveInstall} forward ok`,
         `${MASTER} ${REDIS_STEPS.masterInstall} forward ok`,
@@ -122,7 +126,10 @@ async function masterGoesBack(label: string, binary: "redis-server" | "redis-cli
                 holders = await vip.stop();
             }
         });
-        s.note(`${label}: VIP holders in turn: ${holders.join(" -> ")}`);
+        // A handover can show both hosts holding the VIP for less than one 50 ms poll: the slave takes
+    // it on the master's priority-0 advert while the master's keepalived is still removing it.
+    const overlaps = holders.filter((h) => h.includes("+")).length;
+    s.note(`${label}: VIP holders in turn: ${holders.join(" -> ")}${overlaps ? ` (both hosts at ${overlaps} handover poll(s))` : ""}`);
         assert.equal(run.lost, 0, `${label}: acknowledged writes lost`);
         assert.equal(holders[holders.length - 1], MASTER, `${label}: the VIP ends on the master`);
         assert.ok(holders.includes(SLAVE), `${label}: the VIP was on the slave while the master restarted`);
