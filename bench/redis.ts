@@ -5,7 +5,7 @@
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../sandbox";
-import { freshLegacyRedis, hasResources, redisPassword, siteStack } from "../tools/redis-site";
+import { freshLegacyRedis, hasResources, LEGACY_REDIS_HOSTS, redisPassword, siteStack } from "../tools/redis-site";
 import { measureWithClient } from "./measure";
 import { startWriter, verifyWrites } from "./writer";
 
@@ -44,7 +44,7 @@ export async function main(rest: readonly string[]): Promise<void> {
     if (keys !== undefined && !(Number.isInteger(keys) && keys > 0)) throw new Error(`--keys: expected a positive whole number, got ${rest[keysAt + 1]}`);
 
     console.log("bench: laying out a fresh legacy Redis pair in the sandbox");
-    await sandbox.up({ hosts: 2, site: "legacy-redis", installPrerequisites: true });
+    await sandbox.up({ hosts: LEGACY_REDIS_HOSTS, site: "legacy-redis", installPrerequisites: true });
     const stack: Stack = await siteStack("bench");
     if (await hasResources(stack)) await stack.destroy();
     const inventory = await freshLegacyRedis({ keys });

@@ -4,7 +4,7 @@
  */
 import * as sandbox from "../sandbox";
 import { connect } from "../bench/redis-client";
-import { redisPassword, siteStack } from "./redis-site";
+import { LEGACY_REDIS_HOSTS, redisPassword, siteStack } from "./redis-site";
 
 async function describeEndpoint(inventory: sandbox.Inventory): Promise<string> {
     const vip = inventory.vip!.address;
@@ -23,7 +23,7 @@ async function describeEndpoint(inventory: sandbox.Inventory): Promise<string> {
 async function main(): Promise<void> {
     const rollback = process.argv.includes("--rollback");
     console.log("demo: sandbox hosts with the legacy Redis pair (npm run sandbox -- up --site legacy-redis)");
-    const inventory = await sandbox.up({ hosts: 2, site: "legacy-redis", installPrerequisites: true });
+    const inventory = await sandbox.up({ hosts: LEGACY_REDIS_HOSTS, site: "legacy-redis", installPrerequisites: true });
     console.log(`demo: before: ${await describeEndpoint(inventory)}`);
     const stack = await siteStack("sandbox");
     const print = (line: string) => process.stdout.write(line);

@@ -57,9 +57,12 @@ export interface LegacyRedisOptions {
 }
 
 /** Takes the sandbox down and lays out the legacy Redis pair anew. */
+/** Hosts of the sandbox's Redis site: the pair, and a third host on the segment (a foreign keepalived in the tests). */
+export const LEGACY_REDIS_HOSTS = 3;
+
 export async function freshLegacyRedis(opts: LegacyRedisOptions = {}): Promise<sandbox.Inventory> {
     await sandbox.down();
-    return sandbox.up({ hosts: 3, site: "legacy-redis", dataset: opts.keys === undefined ? {} : { keys: opts.keys }, redisVersion: opts.redisVersion });
+    return sandbox.up({ hosts: LEGACY_REDIS_HOSTS, site: "legacy-redis", dataset: opts.keys === undefined ? {} : { keys: opts.keys }, redisVersion: opts.redisVersion });
 }
 
 /** The legacy pair's password, from the sandbox's file. */
