@@ -114,3 +114,17 @@ export async function engineVersion(): Promise<string> {
     const { stdout } = await run(path.join(await toolchain(), "pulumi"), ["version"], { env: await engineEnv() });
     return stdout.trim();
 }
+
+/**
+ * Removes a stack of the local backend for good: the stack, its config file in `configDir`, and
+ * what `removeStack` leaves behind (the last checkpoint's backups, the update history and the
+ * backups of each update).
+ */
+export async function forgetStack(stack: Stack, projectName: string, stackName: string, configDir: string): Promise<void> {
+    await stack.workspace.removeStack(stackName, { force: true }).catch(() => undefined);
+    fs.rmSync(path.join(configDir, `Pulumi.${stackName}.yaml`), { force: true });
+    const checkpoint = checkpointPath(projectName, stackName);
+    for (const suffix of [".json.bak", ".json.bak.attrs"]) fs.rmSync(checkpoint.replace(/\.json$/, suffix), { force: true });
+    const backend = path.dirname(path.dirname(path.dirname(checkpoint)));
+    for (const dir of ["history", "backups"]) fs.rmSync(path.join(backend, dir, projectName, stackName), { recursive: true, force: true });
+}

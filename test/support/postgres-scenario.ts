@@ -4,11 +4,10 @@
  * it, a client committing through the VIP, and what the engine tests read on the hosts.
  */
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { exec, Inventory } from "../../sandbox";
-import { checkpointPath, projectRoot } from "../../tools/engine";
+import { forgetStack, projectRoot } from "../../tools/engine";
 import { freshLegacyPostgres, patchPostgresConfig, postgresAppPassword, postgresStack } from "../../tools/postgres-site";
 import { PgWriterReport, startPgWriter, verifyPgWrites } from "../../bench/pg-writer";
 import { READY_STEP } from "../../lib/core/materialize";
@@ -155,13 +154,7 @@ export class PostgresScenario {
     /** Forgets the stack (its state files too). */
     async dropStack(): Promise<void> {
         if (!this.stack) return;
-        const name = this.stackName;
-        await this.stack.workspace.removeStack(name, { force: true }).catch(() => undefined);
-        fs.rmSync(path.join(projectRoot, "stacks", `Pulumi.${name}.yaml`), { force: true });
-        const checkpoint = checkpointPath(PROJECT, name);
-        for (const suffix of [".json.bak", ".json.bak.attrs"]) fs.rmSync(checkpoint.replace(/\.json$/, suffix), { force: true });
-        const backend = path.dirname(path.dirname(path.dirname(checkpoint)));
-        for (const dir of ["history", "backups"]) fs.rmSync(path.join(backend, dir, PROJECT, name), { recursive: true, force: true });
+        await forgetStack(this.stack, PROJECT, this.stackName, path.join(projectRoot, "stacks"));
         this.stack = undefined;
     }
 

@@ -5,11 +5,10 @@
  * the VIP. Each scenario starts from a fresh legacy site ({@link RedisScenario.freshScenario}).
  */
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { exec, fault, Inventory } from "../../sandbox";
-import { checkpointPath, projectRoot } from "../../tools/engine";
+import { forgetStack, projectRoot } from "../../tools/engine";
 import { freshLegacyRedis, LegacyRedisOptions, redisPassword, siteStack } from "../../tools/redis-site";
 import { startWriter, verifyWrites, Writer, WriterReport } from "../../bench/writer";
 import { REDIS_HA_TYPE } from "../../lib/redis/component";
@@ -262,14 +261,7 @@ export class RedisScenario {
     /** Forgets the scenario's stack without running anything (the next scenario lays out a fresh site). */
     async dropStack(): Promise<void> {
         if (!this.stack) return;
-        const name = this.stackName;
-        await this.stack.workspace.removeStack(name, { force: true }).catch(() => undefined);
-        fs.rmSync(path.join(projectRoot, "stacks", `Pulumi.${name}.yaml`), { force: true });
-        // removeStack leaves the last checkpoint's backups, the update history and the backups of each update behind.
-        const checkpoint = checkpointPath(PROJECT, name);
-        for (const suffix of [".json.bak", ".json.bak.attrs"]) fs.rmSync(checkpoint.replace(/\.json$/, suffix), { force: true });
-        const backend = path.dirname(path.dirname(path.dirname(checkpoint)));
-        for (const dir of ["history", "backups"]) fs.rmSync(path.join(backend, dir, PROJECT, name), { recursive: true, force: true });
+        await forgetStack(this.stack, PROJECT, this.stackName, path.join(projectRoot, "stacks"));
         this.stack = undefined;
     }
 
