@@ -92,9 +92,6 @@ function stdinDigest(stdin: pulumi.Input<string> | undefined): pulumi.Output<str
  * journal line, time limit; the forward script undoes itself when it fails).
  */
 export class Step extends remote.Command {
-    /** The host's inventory name. */
-    readonly hostName: string;
-
     /**
      * @param name - unique resource name; components use `${component}-${host}-${step}`
      * @param args - the step
@@ -134,6 +131,5 @@ export class Step extends remote.Command {
                 customTimeouts: { create: engineTimeout, update: engineTimeout, delete: engineTimeout, ...opts?.customTimeouts },
             },
         );
-        this.hostName = args.host.name;
     }
 }
