@@ -2,45 +2,21 @@
  * The site program: one stack per site. It reads the site's config and builds its topologies.
  * Removing a topology from the config rolls that topology back; `pulumi destroy` rolls back
  * the whole site.
+ *
+ * Outputs: one per topology (its endpoint and hosts), and `changePlan`, the steps of every
+ * topology for the approval report (`npm run approve`).
  */
-import { PostgresHa } from "../lib/postgres/component";
-import { RedisHa } from "../lib/redis/component";
+import { CHANGE_PLAN_OUTPUT, ChangePlan, componentChangePlan } from "../lib/approval/change-plan";
 import { readSite } from "./site-config";
+import { siteTopologies } from "./topologies";
 
-const site = readSite();
+const outputs: Record<string, unknown> = {};
+const changePlan: ChangePlan = {};
+for (const topology of siteTopologies(readSite())) {
+    const built = topology.build();
+    outputs[topology.key] = built.outputs;
+    changePlan[built.plan.component] = componentChangePlan(`middleware:${topology.key}`, topology.type, built.plan);
+}
+outputs[CHANGE_PLAN_OUTPUT] = changePlan;
 
-export const redis = site.redis
-    ? (() => {
-          const r = site.redis;
-          const pair = new RedisHa(r.name ?? "redis", {
-              master: site.hosts.get(r.master)!,
-              slave: site.hosts.get(r.slave)!,
-              vip: r.vip,
-              port: r.port,
-              password: r.password,
-              version: r.version,
-              source: r.source,
-              finalize: r.finalize,
-          });
-          return { endpoint: pair.endpoint, master: pair.masterHost, slave: pair.slaveHost, version: pair.version };
-      })()
-    : undefined;
-
-export const postgres = site.postgres
-    ? (() => {
-          const c = site.postgres;
-          const pair = new PostgresHa(c.name ?? "postgres", {
-              master: site.hosts.get(c.master)!,
-              standby: site.hosts.get(c.standby)!,
-              primary: c.primary,
-              version: c.version,
-              binDir: c.binDir,
-              dataDir: c.dataDir,
-              port: c.port,
-              vip: c.vip,
-              replication: { user: c.replicationUser, password: c.replicationPassword },
-              catchUpSeconds: c.catchUpSeconds,
-          });
-          return { endpoint: pair.endpoint, primary: pair.primaryHost, standby: pair.standbyHost };
-      })()
-    : undefined;
+export = outputs;

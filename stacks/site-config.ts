@@ -87,8 +87,12 @@ function readHosts(config: pulumi.Config, p: Problems): HostConfig[] {
     return hosts ?? [];
 }
 
-/** Reads the site from the stack's config. */
-export function readSite(config = new pulumi.Config("middleware")): Site {
+/**
+ * Reads the site from the stack's config.
+ *
+ * @param stackName - named in the error; @default - the stack the program runs for
+ */
+export function readSite(config = new pulumi.Config("middleware"), stackName?: string): Site {
     const p = new Problems();
     const sharedKey = config.getSecret("sshPrivateKey");
     const hosts = new Map<string, HostArgs>();
@@ -121,7 +125,7 @@ export function readSite(config = new pulumi.Config("middleware")): Site {
             if (!hosts.has(postgres[role])) p.add(`middleware:postgres.${role}`, `must name a host of the site (${[...hosts.keys()].join(", ")})`, postgres[role]);
         }
     }
-    p.throwIfAny(`stack ${pulumi.getStack()}`);
+    p.throwIfAny(`stack ${stackName ?? pulumi.getStack()}`);
     // Optional secrets: the components generate them (random.RandomPassword) when the site does not choose them.
     const vrrpPassword = config.getSecret("redisVrrpPassword");
     const replicationPassword = config.getSecret("postgresReplicationPassword");

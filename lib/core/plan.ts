@@ -28,6 +28,12 @@ export interface PlannedStep {
     readonly summary: string;
     /** @default - `change` */
     readonly kind?: StepKind;
+    /**
+     * What clients of the topology notice while the step runs, and for how long, in the
+     * operator's words with the bench figure it comes from. Printed in the approval report.
+     * @default - nothing: clients are not affected
+     */
+    readonly notice?: string;
     /** The scripts. */
     readonly action: Reversible;
     /** Ids of the steps that must complete first. @default - none */
@@ -83,6 +89,36 @@ export function inOrder(plan: Plan): PlannedStep[] {
     };
     for (const s of plan.steps) visit(s, []);
     return ordered;
+}
+
+/** One step of a plan as the approval report shows it. */
+export interface PlanRow {
+    /** Position in an order the engine may run the steps, from 1. */
+    readonly order: number;
+    /** The step's resource name: `<component>-<host>-<id>`. */
+    readonly resource: string;
+    readonly id: string;
+    readonly host: string;
+    readonly kind: StepKind;
+    readonly summary: string;
+    /** @default - empty: clients are not affected */
+    readonly notice: string;
+    /** Whether `destroy` runs the step's inverse (false for pre-checks and protected steps). */
+    readonly reversible: boolean;
+}
+
+/** The rows of a plan, in an order the engine may run them; plain data, so a stack can export it. */
+export function planRows(plan: Plan): PlanRow[] {
+    return inOrder(plan).map((s, i) => ({
+        order: i + 1,
+        resource: `${plan.component}-${s.host}-${s.id}`,
+        id: s.id,
+        host: s.host,
+        kind: s.kind ?? "change",
+        summary: s.summary,
+        notice: s.notice ?? "",
+        reversible: (s.kind ?? "change") === "change" && !s.protect && s.action.inverse.trim() !== "",
+    }));
 }
 
 /** The approval report of a plan: one line per step, in an order the engine may run them. */

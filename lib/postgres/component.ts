@@ -29,6 +29,17 @@ export class PostgresHa extends pulumi.ComponentResource {
     readonly plan: Plan;
 
     /**
+     * The plan the component would carry out for `args`, without creating anything: for
+     * pre-flight checks and reports. A generated replication password is left out of it.
+     *
+     * @throws ConfigError naming every invalid argument
+     */
+    static planOf(name: string, args: PostgresHaArgs): Plan {
+        const r = resolvePostgresHa(name, args);
+        return planPostgresHa(name, r, r.replicationPassword ?? "");
+    }
+
+    /**
      * @param name - the component's name; prefixes every step (`${name}-${host}-${step}`)
      * @param args - the pair; every argument is validated before anything is created
      * @param opts - component options

@@ -28,6 +28,16 @@ export class RedisHa extends pulumi.ComponentResource {
     readonly plan: Plan;
 
     /**
+     * The plan the component would carry out for `args`, without creating anything: for
+     * pre-flight checks and reports. The generated VRRP password is left out of it.
+     *
+     * @throws ConfigError naming every invalid argument
+     */
+    static planOf(name: string, args: RedisHaArgs): Plan {
+        return planRedisHa(name, resolveRedisHa(name, args));
+    }
+
+    /**
      * @param name - the component's name; prefixes every step (`${name}-${host}-${step}`)
      * @param args - the pair; every argument is validated before anything is created
      * @param opts - component options

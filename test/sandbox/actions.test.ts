@@ -5,7 +5,7 @@ import { backupPath, configFile, install, linkPath, Reversible, serviceState, wa
 import { sysvInitScript } from "../../lib/core/init-script";
 import { DEFAULT_STATE_DIR } from "../../lib/core/script";
 import { sh } from "../../lib/core/shell";
-import { SshResult, SshTarget } from "../support/ssh";
+import { SshResult, SshTarget } from "../../tools/ssh";
 import { ConfigError } from "../../lib/core/validate";
 import { HOSTILE_FILE_NAMES } from "../support/hostile";
 import { hostOf, runStepScript, sandboxUp, sshTarget, stepCommand } from "../support/hosts";

@@ -8,7 +8,7 @@ import { Inventory, InventoryHost, setQuiet, up } from "../../sandbox";
 import { settingsFromEnv } from "../../sandbox/config";
 import { readRecord } from "../../sandbox/record";
 import { Direction, remoteCommand, renderScript } from "../../lib/core/script";
-import { runOverSsh, SshResult, SshTarget } from "./ssh";
+import { runOverSsh, SshResult, SshTarget } from "../../tools/ssh";
 
 /** The site the suite's other sandbox tests lay out; ours are compatible with it. */
 export const SUITE_SITE = "legacy-redis";

@@ -1,9 +1,7 @@
 /**
  * Runs one command on one host over SSH, with the host key pinned, an optional jump host, the
- * data for stdin, and a time limit. Used by the Step provider at `up` and `destroy` time.
- *
- * This module is serialized into the Pulumi state together with the Step provider, so it
- * imports only `ssh2` and Node built-ins.
+ * data for stdin, and a time limit. Used where the engine does not run the command: the
+ * pre-flight checks (`npm run precheck`) and the tests that drive scripts directly.
  *
  * @module
  */

@@ -1,0 +1,89 @@
+/**
+ * The topologies a site config names, each as the site program builds it and as the pre-flight
+ * checks and the approval report plan it (without creating anything).
+ *
+ * @module
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { HostArgs } from "../lib/core/host";
+import type { Plan } from "../lib/core/plan";
+import { POSTGRES_HA_TYPE, PostgresHa } from "../lib/postgres/component";
+import type { PostgresHaArgs } from "../lib/postgres/args";
+import { REDIS_HA_TYPE, RedisHa } from "../lib/redis/component";
+import type { RedisHaArgs } from "../lib/redis/args";
+import type { Site } from "./site-config";
+
+/** One topology of a site. */
+export interface SiteTopology {
+    /** The stack output it is exported as, and the last part of its config key (`middleware:<key>`). */
+    readonly key: string;
+    /** The component's name. */
+    readonly name: string;
+    /** The component's type token. */
+    readonly type: string;
+    /** The hosts its steps run on, by inventory name. */
+    readonly hosts: ReadonlyMap<string, HostArgs>;
+    /** Its plan, computed without creating anything. */
+    plan(): Plan;
+    /** Creates the component; returns its plan and the stack outputs it contributes. */
+    build(): { readonly plan: Plan; readonly outputs: Record<string, pulumi.Output<unknown>> };
+}
+
+/** The topologies of `site`, in the order the site program builds them. */
+export function siteTopologies(site: Site): SiteTopology[] {
+    const hostsOf = (...names: string[]) => new Map(names.map((n) => [n, site.hosts.get(n)!]));
+    const out: SiteTopology[] = [];
+    if (site.redis) {
+        const r = site.redis;
+        const name = r.name ?? "redis";
+        const args: RedisHaArgs = {
+            master: site.hosts.get(r.master)!,
+            slave: site.hosts.get(r.slave)!,
+            vip: r.vip,
+            port: r.port,
+            password: r.password,
+            version: r.version,
+            source: r.source,
+            finalize: r.finalize,
+        };
+        out.push({
+            key: "redis",
+            name,
+            type: REDIS_HA_TYPE,
+            hosts: hostsOf(r.master, r.slave),
+            plan: () => RedisHa.planOf(name, args),
+            build: () => {
+                const pair = new RedisHa(name, args);
+                return { plan: pair.plan, outputs: { endpoint: pair.endpoint, master: pair.masterHost, slave: pair.slaveHost, version: pair.version } };
+            },
+        });
+    }
+    if (site.postgres) {
+        const c = site.postgres;
+        const name = c.name ?? "postgres";
+        const args: PostgresHaArgs = {
+            master: site.hosts.get(c.master)!,
+            standby: site.hosts.get(c.standby)!,
+            primary: c.primary,
+            version: c.version,
+            binDir: c.binDir,
+            dataDir: c.dataDir,
+            port: c.port,
+            vip: c.vip,
+            replication: { user: c.replicationUser, password: c.replicationPassword },
+            catchUpSeconds: c.catchUpSeconds,
+        };
+        out.push({
+            key: "postgres",
+            name,
+            type: POSTGRES_HA_TYPE,
+            hosts: hostsOf(c.master, c.standby),
+            plan: () => PostgresHa.planOf(name, args),
+            build: () => {
+                const pair = new PostgresHa(name, args);
+                return { plan: pair.plan, outputs: { endpoint: pair.endpoint, primary: pair.primaryHost, standby: pair.standbyHost } };
+            },
+        });
+    }
+    return out;
+}
