@@ -17,6 +17,6 @@ for (const topology of siteTopologies(readSite())) {
     outputs[topology.key] = built.outputs;
     changePlan[built.plan.component] = componentChangePlan(`middleware:${topology.key}`, topology.type, built.plan);
 }
-outputs[CHANGE_PLAN_OUTPUT] = changePlan;
+outputs[CHANGE_PLAN_OUTPUT] = JSON.stringify(changePlan);
 
 export = outputs;

@@ -1,7 +1,8 @@
 /**
- * Change approval for a site stack: `approve` previews the change, saves Pulumi's update plan and
- * writes the change report beside it with what the approval is bound to; `apply` carries out an
- * approved plan with `pulumi up --plan` after checking that nothing it is bound to changed.
+ * Change approval for a site stack: `approve` previews the change under the policy pack, saves
+ * Pulumi's update plan and writes the change report beside it with what the approval is bound to;
+ * `apply` carries out an approved plan with `pulumi up --plan` (the pack applied again) after
+ * checking that nothing it is bound to changed.
  *
  * @module
  */
@@ -10,9 +11,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { CHANGE_PLAN_OUTPUT, ChangePlan } from "../lib/approval/change-plan";
+import { CHANGE_PLAN_OUTPUT, parseChangePlan } from "../lib/approval/change-plan";
 import { changeReport, Fingerprints, foldOperation, Operation } from "../lib/approval/report";
 import { engineEnv, projectRoot, pulumiCommand } from "./engine";
+
+/** The project's policy pack (policy/), applied to every approval and apply. */
+export const POLICY_PACK = path.join(projectRoot, "policy");
 
 /** Where approvals are written: `approvals/<stack>/<time>/` in the project (ignored by git). */
 export const APPROVALS_DIR = path.join(projectRoot, "approvals");
@@ -121,7 +125,7 @@ export async function approve(stackName: string, opts: ApproveOptions = {}): Pro
     fs.mkdirSync(dir, { recursive: true });
     const planFile = path.join(dir, "plan.json");
     const rec: PreviewRecord = { operations: new Map(), outputs: {} };
-    await stack.preview({ plan: planFile, onEvent: (e) => recordEvent(rec, e), onOutput: opts.onOutput });
+    await stack.preview({ plan: planFile, policyPacks: [POLICY_PACK], onEvent: (e) => recordEvent(rec, e), onOutput: opts.onOutput });
     const after = await fingerprints(stack);
     for (const k of Object.keys(before) as (keyof Fingerprints)[]) {
         if (before[k] !== after[k]) throw new Error(`the ${k} of stack ${stackName} changed while it was previewed; approve again`);
@@ -134,8 +138,8 @@ export async function approve(stackName: string, opts: ApproveOptions = {}): Pro
         planSha256: record.planSha256,
         fingerprints: after,
         operations: rec.operations,
-        planned: (rec.outputs[CHANGE_PLAN_OUTPUT] ?? {}) as ChangePlan,
-        deployed: (deployedOutputs[CHANGE_PLAN_OUTPUT]?.value ?? {}) as ChangePlan,
+        planned: parseChangePlan(rec.outputs[CHANGE_PLAN_OUTPUT]),
+        deployed: parseChangePlan(deployedOutputs[CHANGE_PLAN_OUTPUT]?.value),
         applyCommand: `npm run apply -- --stack ${stackName} --plan ${path.relative(projectRoot, planFile)}`,
     });
     const reportFile = path.join(dir, "report.md");
@@ -183,5 +187,5 @@ export async function apply(stackName: string, planFile: string, onOutput?: (tex
     }
     // Update plans are experimental in Pulumi 3.x: `up --plan` needs PULUMI_EXPERIMENTAL.
     stack.workspace.envVars.PULUMI_EXPERIMENTAL = "true";
-    return stack.up({ plan: path.resolve(planFile), onOutput });
+    return stack.up({ plan: path.resolve(planFile), policyPacks: [POLICY_PACK], onOutput });
 }

@@ -8,7 +8,10 @@
  */
 import { Plan, planRows, PlanRow } from "../core/plan";
 
-/** The name of the stack output that holds the {@link ChangePlan}. */
+/**
+ * The name of the stack output that holds the {@link ChangePlan}, as one JSON string (so that
+ * `pulumi up` prints it on one line).
+ */
 export const CHANGE_PLAN_OUTPUT = "changePlan";
 
 /** One component of a site in the change plan. */
@@ -27,4 +30,11 @@ export type ChangePlan = Record<string, ComponentChangePlan>;
 /** The change-plan entry of one component's plan. */
 export function componentChangePlan(configKey: string, type: string, plan: Plan): ComponentChangePlan {
     return { configKey, type, steps: planRows(plan) };
+}
+
+/** The change plan in a stack output's value (a JSON string); empty when there is none. */
+export function parseChangePlan(value: unknown): ChangePlan {
+    if (typeof value !== "string") return {};
+    const parsed = JSON.parse(value) as unknown;
+    return parsed && typeof parsed === "object" ? (parsed as ChangePlan) : {};
 }

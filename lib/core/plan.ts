@@ -105,6 +105,10 @@ export interface PlanRow {
     readonly notice: string;
     /** Whether `destroy` runs the step's inverse (false for pre-checks and protected steps). */
     readonly reversible: boolean;
+    /** A change with no inverse (removing the legacy backups): what it does cannot be undone. */
+    readonly irreversible: boolean;
+    /** Whether the step is protected: `destroy` fails instead of running its inverse. */
+    readonly protected: boolean;
 }
 
 /** The rows of a plan, in an order the engine may run them; plain data, so a stack can export it. */
@@ -118,6 +122,8 @@ export function planRows(plan: Plan): PlanRow[] {
         summary: s.summary,
         notice: s.notice ?? "",
         reversible: (s.kind ?? "change") === "change" && !s.protect && s.action.inverse.trim() !== "",
+        irreversible: (s.kind ?? "change") === "change" && s.action.inverse.trim() === "",
+        protected: s.protect ?? false,
     }));
 }
 
