@@ -7,7 +7,8 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../sandbox";
-import { settingsFromEnv, statePaths } from "../sandbox/config";
+import { SandboxSettings, settingsFromEnv, statePaths } from "../sandbox/config";
+import { readInventory } from "../sandbox/inventory";
 import { localStack, projectRoot } from "./engine";
 
 /** The sandbox site's config, as committed. */
@@ -18,14 +19,16 @@ export function sandboxConfig(): Record<string, unknown> {
 
 /**
  * A stack of the site program. `sandbox` uses the committed config; any other name gets a copy
- * of it (in an ignored `stacks/Pulumi.<name>.yaml`) pointed at the running sandbox, which may
+ * of it (in an ignored `stacks/Pulumi.<name>.yaml`) pointed at a running sandbox, which may
  * live elsewhere (`SANDBOX_DIR`, `SANDBOX_SUBNET`), so tests and benchmarks keep their own state.
+ *
+ * @param settings - the sandbox the stack's site is; @default - the one of this process's environment
  */
-export async function siteStack(name: string): Promise<Stack> {
+export async function siteStack(name: string, settings: SandboxSettings = settingsFromEnv()): Promise<Stack> {
     const stack = await localStack(projectRoot, name);
     if (name !== "sandbox") {
-        const s = settingsFromEnv();
-        const inventory = sandbox.inventory();
+        const s = settings;
+        const inventory = readInventory(s);
         const config: Record<string, unknown> = { ...sandboxConfig(), "middleware:inventoryFile": statePaths(s).inventoryFile };
         const redis = config["middleware:redis"] as Record<string, unknown> | undefined;
         if (redis && inventory.redis && inventory.vip) {

@@ -6,7 +6,7 @@ import { forgetStack, localStack, projectRoot } from "../../tools/engine";
 /*
  * The policy pack (policy/) through the real engine: `pulumi preview --policy-pack policy` of a
  * program that keeps every rule, and of one program per rule that breaks exactly that rule.
- * (The site program itself passes the pack in test/engine/approval.test.ts, where `approve`
+ * (The site program itself passes the pack in test/engine/site-operations.test.ts, where `approve`
  * and `apply` apply it.)
  */
 

@@ -49,11 +49,14 @@ function parse(root: string, out: string): Record<string, string> {
     return entries;
 }
 
+/** Runs a command on a host: the sandbox's `exec` by default, or SSH to another site's host. */
+export type HostRunner = (host: string, cmd: string) => Promise<{ code: number; stdout: string; stderr: string }>;
+
 /** Snapshots `roots` (absolute paths) on a sandbox host. */
-export async function treeSnapshot(host: string, roots: readonly string[]): Promise<TreeSnapshot> {
+export async function treeSnapshot(host: string, roots: readonly string[], run: HostRunner = exec): Promise<TreeSnapshot> {
     const entries: Record<string, string> = {};
     for (const root of roots) {
-        const r = await exec(host, listing(root));
+        const r = await run(host, listing(root));
         if (r.code !== 0) throw new Error(`tree of ${root} on ${host}: exit ${r.code}: ${r.stderr}`);
         Object.assign(entries, parse(root, r.stdout));
     }
