@@ -12,9 +12,11 @@ import { siteTopologies } from "./topologies";
 
 const outputs: Record<string, unknown> = {};
 const changePlan: ChangePlan = {};
-for (const topology of siteTopologies(readSite())) {
+const site = readSite();
+for (const topology of siteTopologies(site)) {
     const built = topology.build();
-    outputs[topology.key] = built.outputs;
+    const instanceName = site.instanceNames.get(topology.key);
+    outputs[topology.key] = instanceName === undefined ? built.outputs : { instanceName, ...built.outputs };
     changePlan[built.plan.component] = componentChangePlan(`middleware:${topology.key}`, topology.type, built.plan);
 }
 outputs[CHANGE_PLAN_OUTPUT] = JSON.stringify(changePlan);

@@ -11,6 +11,7 @@ import { Problems } from "../lib/core/validate";
 import type { RedisInstallSource, RedisVipArgs } from "../lib/redis/args";
 import type { PostgresVipArgs } from "../lib/postgres/args";
 import type { Inventory } from "../sandbox/inventory";
+import { checkSiteRules, PRODUCTS } from "./site-rules";
 
 /** One host as written in `middleware:hosts`. */
 export interface HostConfig {
@@ -27,6 +28,12 @@ export interface HostConfig {
 export interface RedisConfig {
     /** @default - `redis` */
     readonly name?: string;
+    /**
+     * The instance's name when the site names its instances (`middleware:site`); it must follow
+     * the site's pattern. @default - the pattern with this product, e.g. `acme-billing-Redis-A`
+     */
+    readonly instanceName?: string;
+
     readonly master: string;
     readonly slave: string;
     /** The version of the managed install; changing it upgrades (or downgrades) the pair, slave first. */
@@ -47,6 +54,12 @@ export interface RedisConfig {
 export interface PostgresConfig {
     /** @default - `postgres` */
     readonly name?: string;
+    /**
+     * The instance's name when the site names its instances (`middleware:site`); it must follow
+     * the site's pattern. @default - the pattern with this product, e.g. `acme-billing-Redis-A`
+     */
+    readonly instanceName?: string;
+
     /** The host whose cluster holds the data (the runbook's PG_MASTER). */
     readonly master: string;
     /** The host the standby is built on (PG_STANDBY). */
@@ -70,6 +83,8 @@ export interface Site {
     readonly redis?: RedisConfig & { readonly password: pulumi.Output<string> };
     /** The password is `middleware:postgresReplicationPassword` (secret) when set, else generated. */
     readonly postgres?: PostgresConfig & { readonly replicationPassword?: pulumi.Output<string> };
+    /** Each topology's instance name by its key (`redis`), when the site names its instances (`middleware:site`). */
+    readonly instanceNames: ReadonlyMap<string, string>;
 }
 
 function readHosts(config: pulumi.Config, p: Problems): HostConfig[] {
@@ -85,6 +100,15 @@ function readHosts(config: pulumi.Config, p: Problems): HostConfig[] {
     const hosts = config.getObject<HostConfig[]>("hosts");
     if (!Array.isArray(hosts) || hosts.length === 0) p.add("middleware:hosts", "must list the site's hosts (or set middleware:inventoryFile)", hosts);
     return hosts ?? [];
+}
+
+/**
+ * A topology's config object, or undefined when the site does not run it: the key is absent, or
+ * empty (`{}`, the default Pulumi.yaml declares for every topology key).
+ */
+export function topologyConfig<T extends object>(config: pulumi.Config, key: string): T | undefined {
+    const value = config.getObject<T>(key);
+    return value === undefined || value === null || (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0) ? undefined : value;
 }
 
 /**
@@ -106,7 +130,7 @@ export function readSite(config = new pulumi.Config("middleware"), stackName?: s
         if (hosts.has(h.name)) p.add(`middleware:hosts[${i}].name`, "must be unique", h.name);
         hosts.set(h.name, { name: h.name, address: h.address, port: h.port, user: h.user, hostKey: h.hostKey, privateKey: privateKey ?? "" });
     });
-    const redis = config.getObject<RedisConfig>("redis");
+    const redis = topologyConfig<RedisConfig>(config, "redis");
     let password: pulumi.Output<string> | undefined;
     if (redis) {
         for (const role of ["master", "slave"] as const) {
@@ -119,18 +143,20 @@ export function readSite(config = new pulumi.Config("middleware"), stackName?: s
         }
         if (!password) p.add("middleware:redisPassword", "is required: pulumi config set --secret middleware:redisPassword ...", undefined);
     }
-    const postgres = config.getObject<PostgresConfig>("postgres");
+    const postgres = topologyConfig<PostgresConfig>(config, "postgres");
     if (postgres) {
         for (const role of ["master", "standby"] as const) {
             if (!hosts.has(postgres[role])) p.add(`middleware:postgres.${role}`, `must name a host of the site (${[...hosts.keys()].join(", ")})`, postgres[role]);
         }
     }
+    const instanceNames = checkSiteRules(Object.fromEntries(Object.keys(PRODUCTS).map((k) => [k, topologyConfig(config, k)])), topologyConfig(config, "site"), p);
     p.throwIfAny(`stack ${stackName ?? pulumi.getStack()}`);
     // Optional secrets: the components generate them (random.RandomPassword) when the site does not choose them.
     const vrrpPassword = config.getSecret("redisVrrpPassword");
     const replicationPassword = config.getSecret("postgresReplicationPassword");
     return {
         hosts,
+        instanceNames,
         redis: redis && password ? { ...redis, password, vip: { ...redis.vip, password: vrrpPassword } } : undefined,
         postgres: postgres ? { ...postgres, replicationPassword } : undefined,
     };
