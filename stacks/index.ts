@@ -5,6 +5,7 @@
  */
 import { PostgresHa } from "../lib/postgres/component";
 import { RedisHa } from "../lib/redis/component";
+import { KafkaZk } from "../lib/kafka/component";
 import { readSite } from "./site-config";
 
 const site = readSite();
@@ -42,5 +43,24 @@ export const postgres = site.postgres
               catchUpSeconds: c.catchUpSeconds,
           });
           return { endpoint: pair.endpoint, primary: pair.primaryHost, standby: pair.standbyHost };
+      })()
+    : undefined;
+
+export const kafka = site.kafka
+    ? (() => {
+          const k = site.kafka;
+          const cluster = new KafkaZk(k.name ?? "kafka", {
+              zookeeper: k.zookeeper.map((n) => ({ host: site.hosts.get(n.host)!, myid: n.myid })),
+              brokers: k.brokers.map((b) => ({ host: site.hosts.get(b.host)!, brokerId: b.brokerId, listener: b.listener })),
+              version: k.version,
+              scala: k.scala,
+              zookeeperVersion: k.zookeeperVersion,
+              jars: k.jars,
+              legacy: k.legacy,
+              managed: k.managedRoot ? { root: k.managedRoot } : undefined,
+              jvm: k.jvm,
+              finalize: k.finalize,
+          });
+          return { bootstrapServers: cluster.bootstrapServers, zookeeperConnect: cluster.zookeeperConnect, version: cluster.version };
       })()
     : undefined;

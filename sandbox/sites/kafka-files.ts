@@ -36,8 +36,8 @@ export const LEGACY_KAFKA_SITE = {
     kafkaPort: 9092,
 } as const;
 
-/** The jars of a ZooKeeper server among a Kafka jar set (what a ZooKeeper distribution's lib/ holds). */
-export const ZOOKEEPER_JAR = /^(zookeeper|zookeeper-jute|audience-annotations|netty-[a-z-]+|slf4j-[a-z0-9-]+|reload4j|log4j|commons-cli|commons-io|snappy-java|metrics-core|jline)-[0-9].*\.jar$/;
+
+export { ZOOKEEPER_JAR } from "../../lib/kafka/files";
 
 /** One host of the site: its ZooKeeper `myid` and `broker.id` (both the host's number). */
 export interface KafkaHostConfig {

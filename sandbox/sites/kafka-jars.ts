@@ -39,6 +39,11 @@ export const ZOOKEEPER_VERSION = "3.8.6";
  */
 const SLF4J_VERSION = "1.7.36";
 const RELOAD4J_VERSION = "1.2.25";
+/**
+ * ZooKeeper 3.5's shell (`ZooKeeperMain`) needs commons-cli, which its binary distribution ships
+ * in lib/ but its pom leaves out; Kafka 3.x's tools bring it along.
+ */
+const LEGACY_COMMONS_CLI = "1.4";
 /** Pinned so the resolution does not depend on Maven's default plugin version. */
 const DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1";
 
@@ -125,7 +130,7 @@ function pomXml(kafka: string, zookeeper: string, scala: string): string {
   <version>kafka-${kafka}_zookeeper-${zookeeper}</version>
   <packaging>pom</packaging>
   <dependencies>
-${dep("org.apache.kafka", `kafka_${scala}`, kafka)}${Number(kafka.split(".")[0]) >= 3 ? dep("org.apache.kafka", "kafka-tools", kafka) : ""}${dep(
+${dep("org.apache.kafka", `kafka_${scala}`, kafka)}${Number(kafka.split(".")[0]) >= 3 ? dep("org.apache.kafka", "kafka-tools", kafka) : dep("commons-cli", "commons-cli", LEGACY_COMMONS_CLI)}${dep(
         "org.apache.zookeeper", "zookeeper", zookeeper,
         "<exclusions><exclusion><groupId>ch.qos.logback</groupId><artifactId>*</artifactId></exclusion></exclusions>",
     )}${dep("org.slf4j", "slf4j-reload4j", SLF4J_VERSION)}${dep("ch.qos.reload4j", "reload4j", RELOAD4J_VERSION)}  </dependencies>
