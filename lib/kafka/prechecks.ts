@@ -110,7 +110,9 @@ mw_log_dirs=${raw(property(l.kafkaConfig, "log.dirs"))}
 [ "$mw_log_dirs" = ${l.kafkaDataDir} ] || mw_problem ${`${l.kafkaConfig} has log.dirs=`}"$mw_log_dirs, not ${raw(l.kafkaDataDir)} (args.legacy.kafkaDataDir)"
 mw_meta_cluster=${raw(property(meta, "cluster.id"))}
 mw_zk_cluster=$(mw_cluster_id ${lib})
-[ -n "$mw_zk_cluster" ] && [ "$mw_meta_cluster" = "$mw_zk_cluster" ] || mw_problem "the log dir's cluster.id '$mw_meta_cluster' is not the cluster's ('$mw_zk_cluster' in ZooKeeper)"
+[ -n "$mw_zk_cluster" ] || mw_problem 'ZooKeeper holds no /cluster/id'
+# Brokers before 2.4 write no cluster.id into meta.properties; when there is one it must match.
+[ -z "$mw_meta_cluster" ] || [ "$mw_meta_cluster" = "$mw_zk_cluster" ] || mw_problem "the log dir's cluster.id '$mw_meta_cluster' is not the cluster's ('$mw_zk_cluster' in ZooKeeper)"
 mw_ids=$(mw_broker_ids ${lib})
 case ",$mw_ids," in *,${raw(id)},*) ;; *) mw_problem "broker ${raw(id)} is not registered in ZooKeeper (registered: \${mw_ids:-none})" ;; esac
 mw_controller=$(mw_controller ${lib})
