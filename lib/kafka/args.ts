@@ -103,9 +103,11 @@ export interface KafkaZkArgs {
     /** @default - `/usr/bin/java`, heaps 128m (ZooKeeper) and 256m (Kafka) */
     readonly jvm?: KafkaJvmArgs;
     /**
-     * Accept the migration for good: the brokers' `inter.broker.protocol.version` is raised to
-     * the managed version in a second roll (after which the legacy brokers could no longer read
-     * the cluster's data), and the steps are protected so that `destroy` cannot roll back.
+     * Accept the migration for good: after the last broker's roll, the brokers'
+     * `inter.broker.protocol.version` is raised to the managed version in a second roll, one
+     * broker at a time (after which the legacy brokers could no longer read the cluster's data),
+     * the `_bak` backups are removed, and every step is protected so that `destroy` cannot roll
+     * back. Setting it on a migrated site adds these steps and redoes nothing else.
      * @default - false: the protocol stays pinned to the legacy version and `destroy` rolls back
      */
     readonly finalize?: boolean;

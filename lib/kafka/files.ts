@@ -86,17 +86,16 @@ function javaStart(java: string, args: readonly string[], out: string, pidFile: 
 }
 
 /**
- * The managed ZooKeeper's init script. While a rollback must stay possible the server writes no
- * digests into its snapshots and logs (3.6+), so that the legacy 3.5 server can read them again.
+ * The managed ZooKeeper's init script. The server writes no digests into its snapshots and logs
+ * (a 3.6+ feature), so that the legacy 3.5 server can read them again on a rollback.
  */
 export function zookeeperInitScript(r: ResolvedKafkaZk): string {
     const m = managedPaths(r);
-    const digest = r.finalize ? [] : ["-Dzookeeper.digest.enabled=false"];
     return sysvInitScript({
         service: r.legacy.zookeeperService,
         description: `Apache ZooKeeper ${r.zookeeperVersion} (managed by pulumi-middleware)`,
         start: javaStart(r.jvm.java, [
-            "-Xms64m", `-Xmx${r.jvm.zookeeperHeap}`, "-XX:+UseSerialGC", "-Djava.awt.headless=true", ...digest,
+            "-Xms64m", `-Xmx${r.jvm.zookeeperHeap}`, "-XX:+UseSerialGC", "-Djava.awt.headless=true", "-Dzookeeper.digest.enabled=false",
             `-Dlog4j.configuration=file:${m.zookeeperLog4j}`, "-cp", `${m.zookeeperLib}/*`,
             "org.apache.zookeeper.server.quorum.QuorumPeerMain", m.zooCfg,
         ], `${m.zookeeperLogDir}/zookeeper.out`, m.zookeeperPidFile),

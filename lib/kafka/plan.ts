@@ -8,7 +8,8 @@
  */
 import { gate, sequence } from "../core/order";
 import type { Plan, PlannedStep } from "../core/plan";
-import type { ResolvedKafkaZk } from "./args";
+import { protocolOf, ResolvedKafkaZk } from "./args";
+import { raiseProtocol, removeBackups } from "./finalize";
 import { brokerPrecheck, zookeeperPrecheck } from "./prechecks";
 import { BROKER_BACK_SECONDS, rollBroker, rollZookeeper, ZOOKEEPER_BACK_SECONDS } from "./roll";
 import { pinnedBrokerSettings, stageBroker, stageZookeeper } from "./stage";
@@ -21,6 +22,9 @@ export const KAFKA_STEPS = {
     brokerStage: (id: number) => `broker-${id}-stage`,
     zookeeperRoll: (myid: number) => `zk-${myid}-roll`,
     brokerRoll: (id: number) => `broker-${id}-roll`,
+    raiseProtocol: (id: number) => `broker-${id}-raise-protocol`,
+    zookeeperRemoveBackups: (myid: number) => `zk-${myid}-remove-backups`,
+    brokerRemoveBackups: (id: number) => `broker-${id}-remove-backups`,
 } as const;
 
 /** The plan of component `name` for the resolved arguments. */
@@ -30,7 +34,7 @@ export function planKafkaZk(name: string, r: ResolvedKafkaZk): Plan {
     // What a step's outcome depends on; a change redoes it. Pre-checks describe the legacy site
     // and are never redone.
     const legacy = JSON.stringify(r.legacy);
-    const zkLayout = JSON.stringify({ legacy, root: r.managedRoot, version: r.zookeeperVersion, jars: r.jars, jvm: r.jvm, finalize: r.finalize });
+    const zkLayout = JSON.stringify({ legacy, root: r.managedRoot, version: r.zookeeperVersion, jars: r.jars, jvm: r.jvm });
     const prechecks: PlannedStep[] = [
         ...r.zookeeper.map((n) => step({ id: ids.zookeeperPrecheck(n.myid), host: n.host.name, kind: "check", summary: `ZooKeeper myid ${n.myid}: legacy layout, myid, version ${r.legacy.zookeeperVersion}, ensemble synced, room`, action: zookeeperPrecheck(r, n) })),
         ...r.brokers.map((b) => step({ id: ids.brokerPrecheck(b.brokerId), host: b.host.name, kind: "check", summary: `broker ${b.brokerId}: legacy layout, broker.id, cluster.id, version ${r.legacy.kafkaVersion}, registered, controller, no under-replicated or offline partition`, action: brokerPrecheck(r, b) })),
@@ -65,5 +69,22 @@ export function planKafkaZk(name: string, r: ResolvedKafkaZk): Plan {
         triggers: [stages.find((s) => s.id === ids.brokerStage(b.brokerId))!.triggers![0]],
         timeoutSeconds: 2 * BROKER_BACK_SECONDS + 300,
     })));
-    return { component: name, steps: gate([...prechecks, ...stages, ...zkRolls, ...brokerRolls]) };
+    const finalize: PlannedStep[] = [];
+    if (r.finalize) {
+        const raises = sequence(r.brokers.map((b) => step({
+            id: ids.raiseProtocol(b.brokerId),
+            host: b.host.name,
+            summary: `finalize: raise broker ${b.brokerId}'s inter.broker.protocol.version to ${protocolOf(r.version)} and restart it (irreversible)`,
+            action: raiseProtocol(r, b),
+            after: [brokerRolls[brokerRolls.length - 1].id],
+            timeoutSeconds: 2 * BROKER_BACK_SECONDS + 300,
+        })));
+        const raised = raises[raises.length - 1].id;
+        finalize.push(
+            ...raises,
+            ...r.zookeeper.map((n) => step({ id: ids.zookeeperRemoveBackups(n.myid), host: n.host.name, summary: "finalize: remove the legacy ZooKeeper backups (irreversible)", action: removeBackups([r.legacy.zookeeperDir, r.legacy.zookeeperInit]), after: [raised] })),
+            ...r.brokers.map((b) => step({ id: ids.brokerRemoveBackups(b.brokerId), host: b.host.name, summary: "finalize: remove the legacy Kafka backups (irreversible)", action: removeBackups([r.legacy.kafkaDir, r.legacy.kafkaInit]), after: [raised] })),
+        );
+    }
+    return { component: name, steps: gate([...prechecks, ...stages, ...zkRolls, ...brokerRolls, ...finalize]) };
 }

@@ -11,15 +11,13 @@ import { kafkaInitScript, log4jProperties, managedPaths, ZOOKEEPER_JAR_CASE, zoo
 
 /**
  * Broker settings the managed server.properties sets itself: the rest is carried as the legacy
- * file has it. `listeners` is the declared listener (plaintext). The protocol stays the legacy one until `finalize`, so that a rollback's legacy
- * brokers can still talk to the others and read what the managed ones wrote.
+ * file has it. `listeners` is the declared listener (plaintext). The protocol and the message
+ * format stay the legacy ones, so that a rollback's legacy brokers can still talk to the others
+ * and read what the managed ones wrote; `finalize` raises the protocol in its own roll.
  */
 export function pinnedBrokerSettings(r: ResolvedKafkaZk, broker: BrokerArgs & { readonly listener: string }): Record<string, string> {
     const legacy = protocolOf(r.legacy.kafkaVersion);
-    const protocol: Record<string, string> = r.finalize
-        ? { "inter.broker.protocol.version": protocolOf(r.version) }
-        : { "inter.broker.protocol.version": legacy, "log.message.format.version": legacy };
-    return { listeners: `PLAINTEXT://${broker.listener}`, ...protocol };
+    return { listeners: `PLAINTEXT://${broker.listener}`, "inter.broker.protocol.version": legacy, "log.message.format.version": legacy };
 }
 
 /** Fragment: writes `content` to `file` (mode 0644) through a temporary file and a rename. */
@@ -87,7 +85,7 @@ ${raw(copyJars(r, m.kafkaLibs, "*"))}
 mkdir -p "$(dirname ${m.serverProperties})"
 {
     grep -Ev ${`^[[:space:]]*(${dropped})[[:space:]]*[=:]`} ${r.legacy.kafkaConfig} || :
-    printf '%s' ${`# pinned by pulumi-middleware (finalize raises the protocol)\n${appended}`}
+    printf '%s' ${`# set by pulumi-middleware (finalize raises the protocol)\n${appended}`}
 } >${`${m.serverProperties}.mw-tmp`}
 mv -f ${`${m.serverProperties}.mw-tmp`} ${m.serverProperties}
 ${raw(writeFile(m.kafkaLog4j, log4jProperties()))}${raw(writeFile(m.kafkaInit, kafkaInitScript(r), "0755"))}mkdir -p ${m.kafkaLogDir}

@@ -94,19 +94,34 @@ describe("KafkaZk plan", function () {
         for (const n of [1, 2, 3]) assert.ok(order.indexOf(S.brokerStage(n)) < order.indexOf(S.zookeeperRoll(1)), "everything staged before the first roll");
     });
 
-    it("pins the inter-broker protocol to the legacy version until finalize, and then protects the steps", function () {
+    it("pins the inter-broker protocol to the legacy version; finalize raises it in its own roll, removes the backups and protects every step", function () {
         const r = resolveKafkaZk("kafka", args());
         assert.deepEqual(pinnedBrokerSettings(r, r.brokers[0]), {
             listeners: "PLAINTEXT://10.0.0.11:9092", "inter.broker.protocol.version": "2.3", "log.message.format.version": "2.3",
         });
-        const f = resolveKafkaZk("kafka", args({ finalize: true }));
-        assert.deepEqual(pinnedBrokerSettings(f, f.brokers[0]), { listeners: "PLAINTEXT://10.0.0.11:9092", "inter.broker.protocol.version": "3.9" });
-        assert.ok(planKafkaZk("kafka", f).steps.every((s) => s.protect === true));
         assert.ok(plan.steps.every((s) => !s.protect));
+        assert.ok(!order.some((id) => id.includes("raise-protocol") || id.includes("remove-backups")));
+        const fp = planKafkaZk("kafka", resolveKafkaZk("kafka", args({ finalize: true })));
+        assert.ok(fp.steps.every((s) => s.protect === true));
+        const forder = inOrder(fp).map((s) => s.id);
+        const raises = forder.filter((id) => id.endsWith("-raise-protocol"));
+        assert.deepEqual(raises, [S.raiseProtocol(1), S.raiseProtocol(2), S.raiseProtocol(3)]);
+        assert.ok(forder.indexOf(S.raiseProtocol(1)) > forder.indexOf(S.brokerRoll(3)), "the protocol is raised after every broker rolled");
+        for (const n of [1, 2, 3]) {
+            assert.ok(forder.indexOf(S.zookeeperRemoveBackups(n)) > forder.indexOf(S.raiseProtocol(3)));
+            assert.ok(forder.indexOf(S.brokerRemoveBackups(n)) > forder.indexOf(S.raiseProtocol(3)));
+        }
+        const byId = new Map(fp.steps.map((s) => [s.id, s]));
+        assert.match(byId.get(S.raiseProtocol(1))!.action.forward, /inter\.broker\.protocol\.version=3\.9/);
+        assert.equal(byId.get(S.raiseProtocol(1))!.action.inverse, "", "a raised protocol cannot be lowered");
+        // finalize adds steps and changes no other step's triggers: a migrated site is not redone.
+        const triggers = (p: typeof plan) => new Map(p.steps.map((s) => [s.id, JSON.stringify(s.triggers ?? [])]));
+        const [t0, t1] = [triggers(plan), triggers(fp)];
+        for (const [id, t] of t0) assert.equal(t1.get(id), t, `${id}: triggers unchanged by finalize`);
     });
 
-    it("renders every script as valid POSIX sh (dash -n)", function () {
-        for (const s of plan.steps) {
+    it("renders every script as valid POSIX sh (dash -n), finalize's too", function () {
+        for (const s of [...plan.steps, ...planKafkaZk("kafka", resolveKafkaZk("kafka", args({ finalize: true }))).steps]) {
             for (const [direction, body] of [["forward", s.action.forward], ["inverse", s.action.inverse]] as const) {
                 if (!body) continue;
                 const script = renderScript({ component: "kafka", step: s.id, direction, body });
