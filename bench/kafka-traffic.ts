@@ -33,6 +33,8 @@ export interface TrafficReport {
     readonly consumeGapMs: number;
     /** Acknowledged ids never consumed. */
     readonly lost: number;
+    /** The first of them (up to 20), to look for in the log. */
+    readonly lostIds: readonly number[];
     /** Consumptions beyond the first of an id (redelivery after a rebalance). */
     readonly duplicates: number;
     /** Consumed ids the producer never sent (must be 0). */
@@ -60,7 +62,10 @@ export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
     let foreign = 0;
     const prefix = `${o.runId}:`;
     await consumer.connect();
-    await consumer.subscribe({ topic: o.topic, fromBeginning: false });
+    // A fresh group has no committed offsets: "latest" would make a partition that changes owner
+    // before its first commit skip what was written meanwhile. From the beginning it reads older
+    // runs too, which the id prefix filters out.
+    await consumer.subscribe({ topic: o.topic, fromBeginning: true });
     let assigned = false;
     consumer.on(consumer.events.GROUP_JOIN, () => { assigned = true; });
     await consumer.run({
@@ -121,6 +126,7 @@ export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
                 produceGapMs: gap(ackTimes, startedAt, stoppedAt),
                 consumeGapMs: consumedTimes.length ? gap(consumedTimes, consumedTimes[0], consumedTimes[consumedTimes.length - 1]) : Infinity,
                 lost: acked.filter((n) => !counts.has(n)).length,
+                lostIds: acked.filter((n) => !counts.has(n)).slice(0, 20),
                 duplicates: [...counts.values()].reduce((d, c) => d + (c - 1), 0),
                 foreign: foreign + [...counts.keys()].filter((n) => n < 1 || n > sent).length,
                 failures,

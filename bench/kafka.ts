@@ -46,7 +46,8 @@ async function measured(label: string, inv: sandbox.Inventory, run: () => Promis
         sent: r.sent,
         acknowledged: r.acknowledged,
     };
-    console.log(`bench: ${label}: ${JSON.stringify(figures)}, failed sends by cause ${JSON.stringify(r.failures)}`);
+    console.log(`bench: ${label}: ${JSON.stringify(figures)}, failed sends by cause ${JSON.stringify(r.failures)}` +
+        `${r.lost ? `, acknowledged but never consumed: ${r.lostIds.join(", ")}` : ""}`);
     return figures;
 }
 

@@ -41,7 +41,7 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
     const report = (label: string, r: TrafficReport) => {
         note(`${label}: ${r.acknowledged}/${r.sent} acknowledged, ${r.lost} lost, ${r.duplicates} duplicates, ${r.foreign} foreign, produce gap ${r.produceGapMs} ms, ` +
             `consume gap ${r.consumeGapMs} ms${Object.keys(r.failures).length ? `, failures ${JSON.stringify(r.failures)}` : ""}`);
-        assert.equal(r.lost, 0, `${label}: acknowledged messages never consumed by the group`);
+        assert.equal(r.lost, 0, `${label}: acknowledged messages never consumed by the group: ${r.lostIds.join(", ")}`);
         assert.equal(r.foreign, 0, `${label}: consumed ids the producer never sent`);
         assert.ok(r.acknowledged > 100, `${label}: the producer kept producing (${r.acknowledged} acknowledged)`);
         // The bench's goal is 2 s; a loaded 2-core machine gets more room, an outage would not fit.
