@@ -4,8 +4,9 @@
  * (acks=all) sends every 20 ms and a consumer group reads. Prints, as its last line, JSON with
  * produce_gap_ms, lost, duplicates, consume_gap_ms and total_s for each.
  */
+import * as path from "node:path";
 import * as sandbox from "../sandbox";
-import { dropStack } from "../test/support/kafka-scenario";
+import { forgetStack, projectRoot } from "../tools/engine";
 import { freshLegacyKafka, kafkaSiteStack, LEGACY_KAFKA_HOSTS } from "../tools/kafka-site";
 import { startTraffic } from "./kafka-traffic";
 
@@ -71,6 +72,6 @@ export async function main(rest: readonly string[]): Promise<void> {
         });
         console.log(JSON.stringify({ topology: "kafka", from: `${inv.kafka!.kafkaVersion}/${inv.kafka!.zookeeperVersion}`, to: "3.9.2/3.8.6", migration, rollback }));
     } finally {
-        await dropStack(stack, name);
+        await forgetStack(stack, "middleware", name, path.join(projectRoot, "stacks"));
     }
 }

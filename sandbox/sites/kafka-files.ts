@@ -36,7 +36,7 @@ export const LEGACY_KAFKA_SITE = {
     kafkaPort: 9092,
 } as const;
 
-
+/** The jars of a ZooKeeper server among a Kafka jar set (the library's pattern, so both installs agree). */
 export { ZOOKEEPER_JAR } from "../../lib/kafka/files";
 
 /** One host of the site: its ZooKeeper `myid` and `broker.id` (both the host's number). */
