@@ -15,7 +15,7 @@ import { RunResult } from "./run";
 export { down, DownOptions, up, UpOptions } from "./lifecycle";
 export { fault, FaultKind, FAULT_KINDS } from "./faults";
 export { status, formatStatus, HostStatus, SandboxStatus } from "./status";
-export { Inventory, InventoryHost, InventoryPostgres, InventoryRedis, InventoryVip } from "./inventory";
+export { Inventory, InventoryHost, InventoryKafka, InventoryPostgres, InventoryRedis, InventoryVip } from "./inventory";
 export { DatasetOptions } from "./sites/site";
 export { SITES } from "./sites";
 export {

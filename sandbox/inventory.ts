@@ -67,6 +67,31 @@ export interface InventoryPostgres {
     readonly seedSeconds: number;
 }
 
+/** The legacy Kafka + ZooKeeper site as laid out by `--site legacy-kafka`. */
+export interface InventoryKafka {
+    readonly kafkaVersion: string;
+    readonly scala: string;
+    readonly zookeeperVersion: string;
+    /** Each host runs a ZooKeeper node and a broker; ids are the host numbers. */
+    readonly hosts: readonly { readonly name: string; readonly myid: number; readonly brokerId: number }[];
+    /** `address:port` of every broker. */
+    readonly bootstrap: readonly string[];
+    readonly zookeeperDir: string;
+    readonly kafkaDir: string;
+    readonly zookeeperInit: string;
+    readonly kafkaInit: string;
+    readonly zookeeperDataDir: string;
+    readonly kafkaDataDir: string;
+    /** The topic holding the seeded data set, and the topic for traffic during a change. */
+    readonly seededTopic: string;
+    readonly trafficTopic: string;
+    /** The group with committed offsets on the seeded topic, and those offsets by partition. */
+    readonly seededGroup: string;
+    readonly seededMessages: number;
+    readonly seed: number;
+    readonly billingOffsets: Record<string, string>;
+}
+
 /** Everything a stack or test needs to use the sandbox; printed by `sandbox inventory`. */
 export interface Inventory {
     /** Site laid out on the hosts, "bare" for hosts only. */
@@ -80,6 +105,7 @@ export interface Inventory {
     readonly vip?: InventoryVip;
     readonly redis?: InventoryRedis;
     readonly postgres?: InventoryPostgres;
+    readonly kafka?: InventoryKafka;
 }
 
 /** The site-independent part of the inventory. */

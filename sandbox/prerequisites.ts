@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import { progress } from "./progress";
 import { must, run, sleep, waitFor } from "./run";
-import { ensureMiddlewareJars, JARS_PUBLISH_ROOT, KAFKA_VERSION, middlewareJarsReady, ZOOKEEPER_VERSION } from "./sites/kafka-jars";
+import { ensureMiddlewareJars, JARS_PUBLISH_ROOT, KAFKA_VERSION, LEGACY_KAFKA_JARS, middlewareJarsReady, ZOOKEEPER_VERSION } from "./sites/kafka-jars";
 import { ensureRedisVersions, REDIS_PUBLISH_ROOT, redisVersionsReady, SANDBOX_REDIS_VERSIONS } from "./sites/redis-versions";
 
 /**
@@ -67,6 +67,9 @@ export async function missingPrerequisites(): Promise<string[]> {
     const packages = await missingPackages();
     if (packages.length) missing.push(`Debian packages ${packages.join(", ")}`);
     if (!middlewareJarsReady()) missing.push(`Kafka ${KAFKA_VERSION} and ZooKeeper ${ZOOKEEPER_VERSION} jars (Maven Central, for the hosts under ${JARS_PUBLISH_ROOT})`);
+    if (!middlewareJarsReady(LEGACY_KAFKA_JARS)) {
+        missing.push(`the legacy Kafka ${LEGACY_KAFKA_JARS.kafka} and ZooKeeper ${LEGACY_KAFKA_JARS.zookeeper} jars (Maven Central, for the hosts under ${JARS_PUBLISH_ROOT})`);
+    }
     if (process.arch === "x64" && !redisVersionsReady()) {
         missing.push(`Redis ${Object.keys(SANDBOX_REDIS_VERSIONS).join(" and ")} builds (Maven Central, for the hosts under ${REDIS_PUBLISH_ROOT})`);
     }
@@ -123,6 +126,7 @@ export async function installPrerequisites(): Promise<void> {
 export async function ensurePackages(): Promise<void> {
     await installPackages();
     await ensureMiddlewareJars();
+    await ensureMiddlewareJars(LEGACY_KAFKA_JARS);
     if (process.arch === "x64") await ensureRedisVersions();
     else progress(`redis: no Redis 6.2 builds for ${process.arch}; only Debian's Redis is available`);
 }

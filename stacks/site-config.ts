@@ -10,6 +10,7 @@ import type { HostArgs } from "../lib/core/host";
 import { Problems } from "../lib/core/validate";
 import type { RedisInstallSource, RedisVipArgs } from "../lib/redis/args";
 import type { PostgresVipArgs } from "../lib/postgres/args";
+import type { KafkaJvmArgs, KafkaLegacyLayout } from "../lib/kafka/args";
 import type { Inventory } from "../sandbox/inventory";
 import { checkSiteRules, PRODUCTS } from "./site-rules";
 
@@ -77,6 +78,25 @@ export interface PostgresConfig {
     readonly catchUpSeconds?: number;
 }
 
+/** The Kafka cluster and its ZooKeeper ensemble as written in `middleware:kafka`. */
+export interface KafkaConfig {
+    /** @default - `kafka` */
+    readonly name?: string;
+    /** The ZooKeeper nodes in roll order (the leader last): host names of the site and their myid. */
+    readonly zookeeper: readonly { readonly host: string; readonly myid: number }[];
+    /** The brokers in roll order (the controller last): host names, broker.id, optional listener `host:port`. */
+    readonly brokers: readonly { readonly host: string; readonly brokerId: number; readonly listener?: string }[];
+    readonly version: string;
+    readonly scala?: string;
+    readonly zookeeperVersion: string;
+    /** The managed jars' directory on every host. */
+    readonly jars: string;
+    readonly legacy?: KafkaLegacyLayout;
+    readonly managedRoot?: string;
+    readonly jvm?: KafkaJvmArgs;
+    readonly finalize?: boolean;
+}
+
 /** The site: its hosts by name and the topologies it runs. */
 export interface Site {
     readonly hosts: ReadonlyMap<string, HostArgs>;
@@ -85,6 +105,7 @@ export interface Site {
     readonly postgres?: PostgresConfig & { readonly replicationPassword?: pulumi.Output<string> };
     /** Each topology's instance name by its key (`redis`), when the site names its instances (`middleware:site`). */
     readonly instanceNames: ReadonlyMap<string, string>;
+    readonly kafka?: KafkaConfig;
 }
 
 function readHosts(config: pulumi.Config, p: Problems): HostConfig[] {
@@ -149,6 +170,16 @@ export function readSite(config = new pulumi.Config("middleware"), stackName?: s
             if (!hosts.has(postgres[role])) p.add(`middleware:postgres.${role}`, `must name a host of the site (${[...hosts.keys()].join(", ")})`, postgres[role]);
         }
     }
+    const kafka = topologyConfig<KafkaConfig>(config, "kafka");
+    if (kafka) {
+        const known = [...hosts.keys()].join(", ");
+        (kafka.zookeeper ?? []).forEach((n, i) => {
+            if (!hosts.has(n?.host)) p.add(`middleware:kafka.zookeeper[${i}].host`, `must name a host of the site (${known})`, n?.host);
+        });
+        (kafka.brokers ?? []).forEach((b, i) => {
+            if (!hosts.has(b?.host)) p.add(`middleware:kafka.brokers[${i}].host`, `must name a host of the site (${known})`, b?.host);
+        });
+    }
     const instanceNames = checkSiteRules(Object.fromEntries(Object.keys(PRODUCTS).map((k) => [k, topologyConfig(config, k)])), topologyConfig(config, "site"), p);
     p.throwIfAny(`stack ${stackName ?? pulumi.getStack()}`);
     // Optional secrets: the components generate them (random.RandomPassword) when the site does not choose them.
@@ -159,5 +190,6 @@ export function readSite(config = new pulumi.Config("middleware"), stackName?: s
         instanceNames,
         redis: redis && password ? { ...redis, password, vip: { ...redis.vip, password: vrrpPassword } } : undefined,
         postgres: postgres ? { ...postgres, replicationPassword } : undefined,
+        kafka: kafka ?? undefined,
     };
 }

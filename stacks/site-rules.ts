@@ -55,6 +55,13 @@ const NODE_RULES: Readonly<Record<string, (c: TopologyConfig, key: string, p: Pr
         if (c.master !== undefined && c.master === c.slave) p.add(`${key}.slave`, "Redis HA is 1 master + 1 slave on two hosts (site rule: pre-check 4): the slave must be another host than the master", c.slave);
         if (c.vip === undefined) p.add(`${key}.vip`, "Redis HA is 1 master + 1 slave + keepalived (site rule: pre-check 4): the keepalived VIP is required", undefined);
     },
+    kafka: (c, key, p) => {
+        for (const part of ["zookeeper", "brokers"] as const) {
+            const list = c[part];
+            const n = Array.isArray(list) ? list.length : 0;
+            if (n !== 3) p.add(`${key}.${part}`, `Kafka is 3 Kafka + 3 ZooKeeper (site rule: pre-check 4): list 3 ${part === "brokers" ? "brokers" : "ZooKeeper nodes"}`, `${n} listed`);
+        }
+    },
     postgres: (c, key, p) => {
         if (c.master !== undefined && c.master === c.standby) p.add(`${key}.standby`, "a PostgreSQL pair is a master and a standby on two hosts: the standby must be another host than the master", c.standby);
     },

@@ -7,6 +7,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { HostArgs } from "../lib/core/host";
 import type { Plan } from "../lib/core/plan";
+import { KAFKA_ZK_TYPE, KafkaZk } from "../lib/kafka/component";
+import type { KafkaZkArgs } from "../lib/kafka/args";
 import { POSTGRES_HA_TYPE, PostgresHa } from "../lib/postgres/component";
 import type { PostgresHaArgs } from "../lib/postgres/args";
 import { REDIS_HA_TYPE, RedisHa } from "../lib/redis/component";
@@ -82,6 +84,33 @@ export function siteTopologies(site: Site): SiteTopology[] {
             build: () => {
                 const pair = new PostgresHa(name, args);
                 return { plan: pair.plan, outputs: { endpoint: pair.endpoint, primary: pair.primaryHost, standby: pair.standbyHost } };
+            },
+        });
+    }
+    if (site.kafka) {
+        const k = site.kafka;
+        const name = k.name ?? "kafka";
+        const args: KafkaZkArgs = {
+            zookeeper: k.zookeeper.map((n) => ({ host: site.hosts.get(n.host)!, myid: n.myid })),
+            brokers: k.brokers.map((b) => ({ host: site.hosts.get(b.host)!, brokerId: b.brokerId, listener: b.listener })),
+            version: k.version,
+            scala: k.scala,
+            zookeeperVersion: k.zookeeperVersion,
+            jars: k.jars,
+            legacy: k.legacy,
+            managed: k.managedRoot ? { root: k.managedRoot } : undefined,
+            jvm: k.jvm,
+            finalize: k.finalize,
+        };
+        out.push({
+            key: "kafka",
+            name,
+            type: KAFKA_ZK_TYPE,
+            hosts: hostsOf(...new Set([...k.zookeeper.map((n) => n.host), ...k.brokers.map((b) => b.host)])),
+            plan: () => KafkaZk.planOf(name, args),
+            build: () => {
+                const cluster = new KafkaZk(name, args);
+                return { plan: cluster.plan, outputs: { bootstrapServers: cluster.bootstrapServers, zookeeperConnect: cluster.zookeeperConnect, version: cluster.version } };
             },
         });
     }

@@ -23,6 +23,11 @@ export const KAFKA_VERSION = "3.9.2";
 /** Scala build of the Kafka broker jar (`kafka_2.13`), as in the `kafka_2.13-3.9.2.tgz` distribution. */
 export const KAFKA_SCALA = "2.13";
 /**
+ * The versions the runbook's site runs (`kafka_2.12-2.3.0`, `apache-zookeeper-3.5.6-bin`): the
+ * legacy-kafka site installs them by hand. Kafka 2.3.0 runs on the machine's OpenJDK 17.
+ */
+export const LEGACY_KAFKA_JARS = { kafka: "2.3.0", scala: "2.12", zookeeper: "3.5.6" } as const;
+/**
  * ZooKeeper release: the newest 3.8.x Maven Central serves completely. The metadata lists
  * 3.8.7 and its jar pom is there, but its parent pom `org.apache.zookeeper:parent:3.8.7` is
  * not, so Maven cannot resolve it.
@@ -34,6 +39,11 @@ export const ZOOKEEPER_VERSION = "3.8.6";
  */
 const SLF4J_VERSION = "1.7.36";
 const RELOAD4J_VERSION = "1.2.25";
+/**
+ * ZooKeeper 3.5's shell (`ZooKeeperMain`) needs commons-cli, which its binary distribution ships
+ * in lib/ but its pom leaves out; Kafka 3.x's tools bring it along.
+ */
+const LEGACY_COMMONS_CLI = "1.4";
 /** Pinned so the resolution does not depend on Maven's default plugin version. */
 const DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1";
 
@@ -50,6 +60,8 @@ export interface MiddlewareJarsOptions {
     readonly kafka?: string;
     /** @default {@link ZOOKEEPER_VERSION} */
     readonly zookeeper?: string;
+    /** Scala build of the broker jar. @default {@link KAFKA_SCALA} */
+    readonly scala?: string;
     /** @default - `$PULUMI_MIDDLEWARE_CACHE`, else `${XDG_CACHE_HOME:-~/.cache}/pulumi-middleware` */
     readonly cacheDir?: string;
     /** @default {@link JARS_PUBLISH_ROOT} */
@@ -60,6 +72,7 @@ export interface MiddlewareJarsOptions {
 export interface MiddlewareJars {
     readonly kafkaVersion: string;
     readonly zookeeperVersion: string;
+    readonly scala: string;
     /** Cache key, e.g. `kafka-3.9.2_zookeeper-3.8.6`. */
     readonly key: string;
     /** `<cache>/jars/<key>`: the generated pom, Maven's log, the resolved list, the manifest. */
@@ -82,15 +95,19 @@ export function middlewareCacheDir(env: NodeJS.ProcessEnv = process.env): string
 export function middlewareJars(opts: MiddlewareJarsOptions = {}): MiddlewareJars {
     const kafkaVersion = opts.kafka ?? KAFKA_VERSION;
     const zookeeperVersion = opts.zookeeper ?? ZOOKEEPER_VERSION;
+    const scala = opts.scala ?? KAFKA_SCALA;
     for (const v of [kafkaVersion, zookeeperVersion]) {
         if (!/^\d+\.\d+\.\d+$/.test(v)) throw new Error(`version ${JSON.stringify(v)}: expected x.y.z`);
     }
-    const key = `kafka-${kafkaVersion}_zookeeper-${zookeeperVersion}`;
+    if (!/^\d+\.\d+$/.test(scala)) throw new Error(`scala ${JSON.stringify(scala)}: expected x.y`);
+    // The default Scala build keeps the key it always had, so a warm cache stays warm.
+    const key = `kafka${scala === KAFKA_SCALA ? "" : `_${scala}`}-${kafkaVersion}_zookeeper-${zookeeperVersion}`;
     const cacheKeyDir = path.join(opts.cacheDir ?? middlewareCacheDir(), "jars", key);
     const resolvedFile = path.join(cacheKeyDir, "resolved.txt");
     return {
         kafkaVersion,
         zookeeperVersion,
+        scala,
         key,
         cacheKeyDir,
         cacheLib: path.join(cacheKeyDir, "lib"),
@@ -100,7 +117,7 @@ export function middlewareJars(opts: MiddlewareJarsOptions = {}): MiddlewareJars
 }
 
 /** The pom whose runtime dependency closure is the jar set. */
-function pomXml(kafka: string, zookeeper: string): string {
+function pomXml(kafka: string, zookeeper: string, scala: string): string {
     const dep = (g: string, a: string, v: string, exclusions = "") =>
         `    <dependency><groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version>${exclusions}</dependency>\n`;
     return `<?xml version="1.0" encoding="UTF-8"?>
@@ -113,7 +130,7 @@ function pomXml(kafka: string, zookeeper: string): string {
   <version>kafka-${kafka}_zookeeper-${zookeeper}</version>
   <packaging>pom</packaging>
   <dependencies>
-${dep("org.apache.kafka", `kafka_${KAFKA_SCALA}`, kafka)}${dep("org.apache.kafka", "kafka-tools", kafka)}${dep(
+${dep("org.apache.kafka", `kafka_${scala}`, kafka)}${Number(kafka.split(".")[0]) >= 3 ? dep("org.apache.kafka", "kafka-tools", kafka) : dep("commons-cli", "commons-cli", LEGACY_COMMONS_CLI)}${dep(
         "org.apache.zookeeper", "zookeeper", zookeeper,
         "<exclusions><exclusion><groupId>ch.qos.logback</groupId><artifactId>*</artifactId></exclusion></exclusions>",
     )}${dep("org.slf4j", "slf4j-reload4j", SLF4J_VERSION)}${dep("ch.qos.reload4j", "reload4j", RELOAD4J_VERSION)}  </dependencies>
@@ -172,7 +189,7 @@ function cachedManifest(layout: MiddlewareJars, pomHash: string): string | undef
  */
 export function middlewareJarsReady(opts: MiddlewareJarsOptions = {}): boolean {
     const layout = middlewareJars(opts);
-    const manifest = cachedManifest(layout, sha256(pomXml(layout.kafkaVersion, layout.zookeeperVersion)));
+    const manifest = cachedManifest(layout, sha256(pomXml(layout.kafkaVersion, layout.zookeeperVersion, layout.scala)));
     return manifest !== undefined && isPublished(layout.dir, manifest);
 }
 
@@ -191,7 +208,7 @@ export async function ensureMiddlewareJars(opts: MiddlewareJarsOptions = {}): Pr
     const publishRoot = path.dirname(layout.dir);
     const hostOwn = hostOwnDirOf(publishRoot);
     if (hostOwn) throw new Error(`cannot publish jars under ${publishRoot}: each host has its own ${hostOwn}`);
-    const pom = pomXml(layout.kafkaVersion, layout.zookeeperVersion);
+    const pom = pomXml(layout.kafkaVersion, layout.zookeeperVersion, layout.scala);
     const pomHash = sha256(pom);
     const cacheWarm = () => cachedManifest(layout, pomHash);
     let manifest = cacheWarm();
@@ -208,7 +225,7 @@ export async function ensureMiddlewareJars(opts: MiddlewareJarsOptions = {}): Pr
 
 async function fetchJars(layout: MiddlewareJars, pom: string, pomHash: string): Promise<string> {
     const started = Date.now();
-    const what = `Kafka ${layout.kafkaVersion} (kafka_${KAFKA_SCALA}, kafka-tools) and ZooKeeper ${layout.zookeeperVersion} jars`;
+    const what = `Kafka ${layout.kafkaVersion} (kafka_${layout.scala}) and ZooKeeper ${layout.zookeeperVersion} jars`;
     progress(`jars: resolving ${what} from Maven Central with mvn into ${layout.cacheLib} (cold cache: ~600 files, ~90 MB)`);
     const pomFile = path.join(layout.cacheKeyDir, "pom.xml");
     const logFile = path.join(layout.cacheKeyDir, "mvn.log");
@@ -230,7 +247,7 @@ async function fetchJars(layout: MiddlewareJars, pom: string, pomHash: string): 
             `pom: ${pomFile}\nfull log: ${logFile}`);
     }
     const jars = fs.existsSync(tmpLib) ? fs.readdirSync(tmpLib).filter((f) => f.endsWith(".jar")) : [];
-    for (const must of [`kafka_${KAFKA_SCALA}-${layout.kafkaVersion}.jar`, `kafka-tools-${layout.kafkaVersion}.jar`, `zookeeper-${layout.zookeeperVersion}.jar`]) {
+    for (const must of [`kafka_${layout.scala}-${layout.kafkaVersion}.jar`, `kafka-clients-${layout.kafkaVersion}.jar`, `zookeeper-${layout.zookeeperVersion}.jar`]) {
         if (!jars.includes(must)) throw new Error(`mvn finished but ${must} is not among the ${jars.length} jars in ${tmpLib}; see ${logFile}`);
     }
     for (const j of jars) fs.chmodSync(path.join(tmpLib, j), 0o444);

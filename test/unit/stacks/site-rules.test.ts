@@ -31,6 +31,12 @@ describe("site rules (PROCEDURES.md section 1, pre-checks 4, 6, 7)", () => {
         ]);
     });
 
+    it("node counts: Kafka is 3 Kafka + 3 ZooKeeper", () => {
+        const node = (host: string) => ({ host });
+        const r = check({ kafka: { zookeeper: [node("h1"), node("h2")], brokers: [node("h1"), node("h2"), node("h3")] } });
+        assert.deepEqual(r.problems, ['middleware:kafka.zookeeper: Kafka is 3 Kafka + 3 ZooKeeper (site rule: pre-check 4): list 3 ZooKeeper nodes (got "2 listed")']);
+    });
+
     it("one instance per product: a list of instances is refused", () => {
         const r = check({ redis: [redis, redis] });
         assert.deepEqual(r.problems, ['middleware:redis: each product is deployed as ONE instance (site rule: pre-check 7): give one Redis object, not a list of 2 (got "[2 items]")']);

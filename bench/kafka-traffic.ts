@@ -1,0 +1,137 @@
+/**
+ * Traffic through a Kafka cluster while it changes: an idempotent producer (acks=all) sending
+ * numbered messages one at a time, and a consumer group reading them back. Every id the
+ * producer saw acknowledged must be consumed at least once; ids consumed more than once are
+ * counted as duplicates, never deduplicated away. Talks to Kafka through kafkajs.
+ *
+ * @module
+ */
+import type { Consumer, Producer } from "kafkajs";
+import { kafkaClient } from "../sandbox/sites/kafka-dataset";
+
+/** Where to send and read. */
+export interface TrafficOptions {
+    readonly brokers: readonly string[];
+    readonly topic: string;
+    /** Consumer group id; use a fresh one per run. */
+    readonly groupId: string;
+    /** Message ids are `<runId>:<n>`; use a fresh run id per run. */
+    readonly runId: string;
+    /** Pause between two sends, in ms. @default 20 */
+    readonly intervalMs?: number;
+}
+
+/** What the traffic saw. Times are `Date.now()` ms. */
+export interface TrafficReport {
+    readonly sent: number;
+    readonly acknowledged: number;
+    /** Sends that failed (after kafkajs's retries); their messages may or may not be in the log. */
+    readonly failed: number;
+    /** Longest stretch without an acknowledged send, from start to stop. */
+    readonly produceGapMs: number;
+    /** Longest stretch without a consumed message of this run, from the first to the last one. */
+    readonly consumeGapMs: number;
+    /** Acknowledged ids never consumed. */
+    readonly lost: number;
+    /** The first of them (up to 20), to look for in the log. */
+    readonly lostIds: readonly number[];
+    /** Consumptions beyond the first of an id (redelivery after a rebalance). */
+    readonly duplicates: number;
+    /** Consumed ids the producer never sent (must be 0). */
+    readonly foreign: number;
+    /** Failures by cause. */
+    readonly failures: Record<string, number>;
+    readonly consumed: number;
+}
+
+/** Running traffic. */
+export interface Traffic {
+    /** Stops producing, waits (up to `drainMs`) until every acknowledged id was consumed, then reports. */
+    stop(drainMs?: number): Promise<TrafficReport>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts the consumer group (waits until it has its partitions), then the producer. */
+export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
+    const kafka = kafkaClient(o.brokers, `traffic-${o.runId}`);
+    const consumer: Consumer = kafka.consumer({ groupId: o.groupId, sessionTimeout: 10000, heartbeatInterval: 1000, rebalanceTimeout: 10000, retry: { retries: 100, initialRetryTime: 200, maxRetryTime: 2000 } });
+    const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+    const counts = new Map<number, number>();
+    const consumeTimes: number[] = [];
+    let foreign = 0;
+    const prefix = `${o.runId}:`;
+    await consumer.connect();
+    // A fresh group has no committed offsets: "latest" would make a partition that changes owner
+    // before its first commit skip what was written meanwhile. From the beginning it reads older
+    // runs too, which the id prefix filters out.
+    await consumer.subscribe({ topic: o.topic, fromBeginning: true });
+    let assigned = false;
+    consumer.on(consumer.events.GROUP_JOIN, () => { assigned = true; });
+    await consumer.run({
+        eachMessage: async ({ message }) => {
+            const id = message.value?.toString() ?? "";
+            if (!id.startsWith(prefix)) return;
+            const n = Number(id.slice(prefix.length));
+            if (!Number.isInteger(n)) { foreign++; return; }
+            counts.set(n, (counts.get(n) ?? 0) + 1);
+            consumeTimes.push(Date.now());
+        },
+    });
+    for (let i = 0; i < 300 && !assigned; i++) await sleep(100);
+    if (!assigned) throw new Error(`consumer group ${o.groupId} got no partitions within 30 s`);
+    await producer.connect();
+
+    const acked: number[] = [];
+    const ackTimes: number[] = [];
+    const failures: Record<string, number> = {};
+    let sent = 0;
+    let running = true;
+    const startedAt = Date.now();
+    const loop = (async () => {
+        while (running) {
+            const n = ++sent;
+            try {
+                await producer.send({ topic: o.topic, acks: -1, messages: [{ key: String(n % 64), value: `${prefix}${n}` }] });
+                acked.push(n);
+                ackTimes.push(Date.now());
+            } catch (e) {
+                const cause = (e as Error).message.slice(0, 120);
+                failures[cause] = (failures[cause] ?? 0) + 1;
+            }
+            await sleep(o.intervalMs ?? 20);
+        }
+    })();
+
+    return {
+        async stop(drainMs = 60_000) {
+            running = false;
+            await loop;
+            const stoppedAt = Date.now();
+            const deadline = Date.now() + drainMs;
+            while (Date.now() < deadline && acked.some((n) => !counts.has(n))) await sleep(200);
+            await producer.disconnect().catch(() => undefined);
+            await consumer.disconnect().catch(() => undefined);
+            const gap = (times: number[], from: number, to: number) => {
+                const points = [from, ...times, to];
+                let max = 0;
+                for (let i = 1; i < points.length; i++) max = Math.max(max, points[i] - points[i - 1]);
+                return max;
+            };
+            const consumedTimes = [...consumeTimes].sort((a, b) => a - b);
+            return {
+                sent,
+                acknowledged: acked.length,
+                failed: sent - acked.length,
+                produceGapMs: gap(ackTimes, startedAt, stoppedAt),
+                consumeGapMs: consumedTimes.length ? gap(consumedTimes, consumedTimes[0], consumedTimes[consumedTimes.length - 1]) : Infinity,
+                lost: acked.filter((n) => !counts.has(n)).length,
+                lostIds: acked.filter((n) => !counts.has(n)).slice(0, 20),
+                duplicates: [...counts.values()].reduce((d, c) => d + (c - 1), 0),
+                foreign: foreign + [...counts.keys()].filter((n) => n < 1 || n > sent).length,
+                failures,
+                consumed: consumeTimes.length,
+            };
+        },
+    };
+}

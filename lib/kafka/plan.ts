@@ -1,0 +1,90 @@
+/**
+ * The plan of the Kafka + ZooKeeper migration: pre-checks on every node, the managed install
+ * staged beside the legacy one, then the ZooKeeper nodes one at a time in the declared order
+ * (followers first, the leader last), then the brokers one at a time (the controller last).
+ * `destroy` runs the inverses in the reverse order: the same roll, backwards.
+ *
+ * @module
+ */
+import { gate, sequence } from "../core/order";
+import type { Plan, PlannedStep } from "../core/plan";
+import { protocolOf, ResolvedKafkaZk } from "./args";
+import { raiseProtocol, removeBackups } from "./finalize";
+import { brokerPrecheck, zookeeperPrecheck } from "./prechecks";
+import { BROKER_BACK_SECONDS, rollBroker, rollZookeeper, ZOOKEEPER_BACK_SECONDS } from "./roll";
+import { pinnedBrokerSettings, stageBroker, stageZookeeper } from "./stage";
+
+/** Step ids, stable forever: they are part of the resource names (`<component>-<host>-<id>`). */
+export const KAFKA_STEPS = {
+    zookeeperPrecheck: (myid: number) => `zk-${myid}-precheck`,
+    brokerPrecheck: (id: number) => `broker-${id}-precheck`,
+    zookeeperStage: (myid: number) => `zk-${myid}-stage`,
+    brokerStage: (id: number) => `broker-${id}-stage`,
+    zookeeperRoll: (myid: number) => `zk-${myid}-roll`,
+    brokerRoll: (id: number) => `broker-${id}-roll`,
+    raiseProtocol: (id: number) => `broker-${id}-raise-protocol`,
+    zookeeperRemoveBackups: (myid: number) => `zk-${myid}-remove-backups`,
+    brokerRemoveBackups: (id: number) => `broker-${id}-remove-backups`,
+} as const;
+
+/** The plan of component `name` for the resolved arguments. */
+export function planKafkaZk(name: string, r: ResolvedKafkaZk): Plan {
+    const ids = KAFKA_STEPS;
+    const step = (s: PlannedStep): PlannedStep => ({ ...s, protect: r.finalize });
+    // What a step's outcome depends on; a change redoes it. Pre-checks describe the legacy site
+    // and are never redone.
+    const legacy = JSON.stringify(r.legacy);
+    const zkLayout = JSON.stringify({ legacy, root: r.managedRoot, version: r.zookeeperVersion, jars: r.jars, jvm: r.jvm });
+    const prechecks: PlannedStep[] = [
+        ...r.zookeeper.map((n) => step({ id: ids.zookeeperPrecheck(n.myid), host: n.host.name, kind: "check", summary: `ZooKeeper myid ${n.myid}: legacy layout, myid, version ${r.legacy.zookeeperVersion}, ensemble synced, room`, action: zookeeperPrecheck(r, n) })),
+        ...r.brokers.map((b) => step({ id: ids.brokerPrecheck(b.brokerId), host: b.host.name, kind: "check", summary: `broker ${b.brokerId}: legacy layout, broker.id, cluster.id, version ${r.legacy.kafkaVersion}, registered, controller, no under-replicated or offline partition`, action: brokerPrecheck(r, b) })),
+    ];
+    const stages: PlannedStep[] = [
+        ...r.zookeeper.map((n) => step({ id: ids.zookeeperStage(n.myid), host: n.host.name, summary: `stage ZooKeeper ${r.zookeeperVersion} under ${r.managedRoot}, zoo.cfg carried`, action: stageZookeeper(r), triggers: [zkLayout] })),
+        ...r.brokers.map((b) => step({
+            id: ids.brokerStage(b.brokerId),
+            host: b.host.name,
+            summary: `stage Kafka ${r.version} under ${r.managedRoot}, server.properties carried with ${Object.entries(pinnedBrokerSettings(r, b)).map(([k, v]) => `${k}=${v}`).join(", ")}`,
+            action: stageBroker(r, b),
+            triggers: [JSON.stringify({ legacy, root: r.managedRoot, version: r.version, scala: r.scala, jars: r.jars, jvm: r.jvm, settings: pinnedBrokerSettings(r, b) })],
+        })),
+    ];
+    const stageIds = stages.map((s) => s.id);
+    const zkRolls = sequence(r.zookeeper.map((n) => step({
+        id: ids.zookeeperRoll(n.myid),
+        host: n.host.name,
+        summary: `roll ZooKeeper myid ${n.myid}: stop, ${r.legacy.zookeeperDir} and ${r.legacy.zookeeperInit} to _bak, start managed on ${r.legacy.zookeeperDataDir}, back in the quorum`,
+        action: rollZookeeper(r, n),
+        after: stageIds,
+        triggers: [zkLayout],
+        timeoutSeconds: 2 * ZOOKEEPER_BACK_SECONDS + 120,
+    })));
+    const lastZk = zkRolls[zkRolls.length - 1].id;
+    const brokerRolls = sequence(r.brokers.map((b) => step({
+        id: ids.brokerRoll(b.brokerId),
+        host: b.host.name,
+        summary: `roll broker ${b.brokerId}: controlled shutdown, ${r.legacy.kafkaDir} and ${r.legacy.kafkaInit} to _bak, start managed on ${r.legacy.kafkaDataDir}, registered and no under-replicated partition`,
+        action: rollBroker(r, b),
+        after: [...stageIds, lastZk],
+        triggers: [stages.find((s) => s.id === ids.brokerStage(b.brokerId))!.triggers![0]],
+        timeoutSeconds: 2 * BROKER_BACK_SECONDS + 300,
+    })));
+    const finalize: PlannedStep[] = [];
+    if (r.finalize) {
+        const raises = sequence(r.brokers.map((b) => step({
+            id: ids.raiseProtocol(b.brokerId),
+            host: b.host.name,
+            summary: `finalize: raise broker ${b.brokerId}'s inter.broker.protocol.version to ${protocolOf(r.version)} and restart it (irreversible)`,
+            action: raiseProtocol(r, b),
+            after: [brokerRolls[brokerRolls.length - 1].id],
+            timeoutSeconds: 2 * BROKER_BACK_SECONDS + 300,
+        })));
+        const raised = raises[raises.length - 1].id;
+        finalize.push(
+            ...raises,
+            ...r.zookeeper.map((n) => step({ id: ids.zookeeperRemoveBackups(n.myid), host: n.host.name, summary: "finalize: remove the legacy ZooKeeper backups (irreversible)", action: removeBackups([r.legacy.zookeeperDir, r.legacy.zookeeperInit]), after: [raised] })),
+            ...r.brokers.map((b) => step({ id: ids.brokerRemoveBackups(b.brokerId), host: b.host.name, summary: "finalize: remove the legacy Kafka backups (irreversible)", action: removeBackups([r.legacy.kafkaDir, r.legacy.kafkaInit]), after: [raised] })),
+        );
+    }
+    return { component: name, steps: gate([...prechecks, ...stages, ...zkRolls, ...brokerRolls, ...finalize]) };
+}

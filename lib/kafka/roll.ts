@@ -1,0 +1,106 @@
+/**
+ * Rolling one node from the legacy install onto the managed one, and back: stop, rename the
+ * legacy install and init script to `_bak`, link the managed init script in their place, start,
+ * and wait until the node serves again (the health gate that releases the next node). The data
+ * dirs stay where they are: the managed configs point at them, nothing is copied.
+ *
+ * @module
+ */
+import { backupPath } from "../core/actions/backup-path";
+import { linkPath } from "../core/actions/link-path";
+import type { Reversible } from "../core/actions/reversible";
+import { raw, sh } from "../core/shell";
+import type { BrokerArgs, ResolvedKafkaZk, ZookeeperNodeArgs } from "./args";
+import { managedPaths } from "./files";
+import { kafkaPreamble } from "./kafka-sh";
+
+/** Seconds a restarted ZooKeeper node has to be back in the quorum, synced. */
+export const ZOOKEEPER_BACK_SECONDS = 300;
+/** Seconds a restarted broker has to register and every partition to be fully replicated again. */
+export const BROKER_BACK_SECONDS = 600;
+
+/** The parts of one node's roll. */
+interface RollParts {
+    readonly service: string;
+    readonly installDir: string;
+    readonly init: string;
+    readonly managedInit: string;
+    /** Waits until the node serves; `lib` is the jars directory whose tools it runs. */
+    readonly gate: (lib: string) => string;
+    /** What must hold before the node may stop (Strimzi's "can roll"). */
+    readonly canStop: (lib: string) => string;
+    /** Whether the node takes part in the cluster now (else nothing depends on it and it may stop at once). */
+    readonly takesPart: (lib: string) => string;
+    readonly managedLib: string;
+}
+
+function roll(r: ResolvedKafkaZk, p: RollParts): Reversible {
+    const install = backupPath({ path: p.installDir });
+    const init = backupPath({ path: p.init, replacedBy: p.managedInit });
+    const link = linkPath({ path: p.init, target: p.managedInit });
+    const isManaged = sh`{ [ -L ${p.init} ] && [ "$(readlink ${p.init})" = ${p.managedInit} ]; }`;
+    // Everything that checks health runs the managed tools: the stage steps put them there
+    // before any roll and take them away only after every roll was undone.
+    const forward = sh`${raw(kafkaPreamble(r))}
+${raw(p.canStop(p.managedLib))}
+if ! ${raw(isManaged)} && [ -e ${p.init} ]; then
+    service ${p.service} stop
+fi
+${raw(install.forward)}${raw(init.forward)}${raw(link.forward)}service ${p.service} start
+${raw(p.gate(p.managedLib))}
+`;
+    const inverse = sh`${raw(kafkaPreamble(r))}
+if ${raw(isManaged)}; then
+    if ${raw(p.takesPart(p.managedLib))}; then
+        ${raw(p.canStop(p.managedLib))}
+    fi
+    service ${p.service} stop
+fi
+${raw(link.inverse)}${raw(init.inverse)}${raw(install.inverse)}service ${p.service} start
+${raw(p.gate(p.managedLib))}
+`;
+    return { forward, inverse };
+}
+
+/**
+ * Roll one ZooKeeper node: only while the ensemble is whole and synced; back when it is a
+ * follower or the leader again and the leader counts every follower as synced.
+ */
+export function rollZookeeper(r: ResolvedKafkaZk, node: ZookeeperNodeArgs): Reversible {
+    const m = managedPaths(r);
+    const whole = (lib: string) =>
+        sh`mw_wait_until ${ZOOKEEPER_BACK_SECONDS} ${`the ZooKeeper ensemble with myid ${node.myid} in it has one leader and every follower synced`} mw_zk_ensemble_synced ${lib}
+mw_note "ensemble: $mw_last_state"`;
+    return roll(r, {
+        service: r.legacy.zookeeperService,
+        installDir: r.legacy.zookeeperDir,
+        init: r.legacy.zookeeperInit,
+        managedInit: m.zookeeperInit,
+        managedLib: m.zookeeperLib,
+        gate: (lib) => sh`mw_wait_until ${ZOOKEEPER_BACK_SECONDS} ${`the ZooKeeper ensemble with myid ${node.myid} in it has one leader and every follower synced`} mw_alive_and ${r.legacy.zookeeperService} mw_zk_ensemble_synced ${lib}
+mw_note "ensemble: $mw_last_state"`,
+        canStop: whole,
+        takesPart: (lib) => sh`{ case $(mw_field "$(mw_zk_srvr ${lib} ${node.host.address})" Mode) in leader|follower) true ;; *) false ;; esac; }`,
+    });
+}
+
+/**
+ * Roll one broker: only while no partition is under-replicated (stopping it then leaves every
+ * partition at least `min.insync.replicas` in sync); the init script's stop is a controlled
+ * shutdown; back when it is registered and no partition is under-replicated or offline.
+ */
+export function rollBroker(r: ResolvedKafkaZk, broker: BrokerArgs): Reversible {
+    const m = managedPaths(r);
+    const id = String(broker.brokerId);
+    return roll(r, {
+        service: r.legacy.kafkaService,
+        installDir: r.legacy.kafkaDir,
+        init: r.legacy.kafkaInit,
+        managedInit: m.kafkaInit,
+        managedLib: m.kafkaLibs,
+        gate: (lib) => sh`mw_wait_until ${BROKER_BACK_SECONDS} ${`broker ${id} registered and no partition under-replicated or offline`} mw_alive_and ${r.legacy.kafkaService} mw_broker_serving ${lib} ${id}
+mw_note "broker ${raw(id)} serves: $mw_last_state"`,
+        canStop: (lib) => sh`mw_wait_until ${BROKER_BACK_SECONDS} ${`no partition under-replicated or offline before broker ${id} stops`} mw_partitions_healthy ${lib}`,
+        takesPart: (lib) => sh`{ case ",$(mw_broker_ids ${lib})," in *,${raw(id)},*) true ;; *) false ;; esac; }`,
+    });
+}
