@@ -64,6 +64,7 @@ export function planKafkaZk(name: string, r: ResolvedKafkaZk): Plan {
         id: ids.brokerRoll(b.brokerId),
         host: b.host.name,
         summary: `roll broker ${b.brokerId}: controlled shutdown, ${r.legacy.kafkaDir} and ${r.legacy.kafkaInit} to _bak, start managed on ${r.legacy.kafkaDataDir}, registered and no under-replicated partition`,
+        notice: "partition leaders move off the broker: producers wait up to about 1 s, consumers rebalance and pause up to a few seconds, nothing lost (npm run bench -- kafka: produce gap 875 ms up, 1246 ms destroy; consume gap up to 5.9 s; 0 lost)",
         action: rollBroker(r, b),
         after: [...stageIds, lastZk],
         triggers: [stages.find((s) => s.id === ids.brokerStage(b.brokerId))!.triggers![0]],
