@@ -94,18 +94,8 @@ export function renderServerProperties(c: KafkaHostConfig): string {
     ].join("\n");
 }
 
-/** log4j.properties of both daemons: everything to stdout, which the init script sends to a log file. */
-export function renderLog4j(): string {
-    return [
-        "log4j.rootLogger=INFO, stdout",
-        "log4j.appender.stdout=org.apache.log4j.ConsoleAppender",
-        "log4j.appender.stdout.layout=org.apache.log4j.PatternLayout",
-        "log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n",
-        "log4j.logger.kafka.request.logger=WARN",
-        "log4j.logger.state.change.logger=WARN",
-        "",
-    ].join("\n");
-}
+/** log4j.properties of both legacy daemons: the managed layout's (everything to stdout, which the init script sends to a log file). */
+export { log4jProperties as renderLog4j } from "../../lib/kafka/files";
 
 /** Start line of a JVM daemon in its own session, its pid in `pidFile`, its output appended to `out`. */
 function javaStart(args: readonly string[], out: string, pidFile: string): string {
