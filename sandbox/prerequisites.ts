@@ -3,6 +3,7 @@ import { progress } from "./progress";
 import { must, run, sleep, waitFor } from "./run";
 import { ensureMiddlewareJars, JARS_PUBLISH_ROOT, KAFKA_VERSION, middlewareJarsReady, ZOOKEEPER_VERSION } from "./sites/kafka-jars";
 import { ensureRedisVersions, REDIS_PUBLISH_ROOT, redisVersionsReady, SANDBOX_REDIS_VERSIONS } from "./sites/redis-versions";
+import { ensurePostgresVersions, POSTGRES_PUBLISH_ROOT, postgresVersionsReady, SANDBOX_POSTGRES_VERSIONS } from "./sites/postgres-versions";
 
 /**
  * The command that installs every prerequisite of the sandbox and the test suite; `npm test`
@@ -70,6 +71,9 @@ export async function missingPrerequisites(): Promise<string[]> {
     if (process.arch === "x64" && !redisVersionsReady()) {
         missing.push(`Redis ${Object.keys(SANDBOX_REDIS_VERSIONS).join(" and ")} builds (Maven Central, for the hosts under ${REDIS_PUBLISH_ROOT})`);
     }
+    if (process.arch === "x64" && !postgresVersionsReady()) {
+        missing.push(`PostgreSQL ${Object.keys(SANDBOX_POSTGRES_VERSIONS).join(", ")} (PyPI wheel, for the hosts under ${POSTGRES_PUBLISH_ROOT})`);
+    }
     return missing;
 }
 
@@ -103,7 +107,7 @@ export async function installPrerequisites(): Promise<void> {
     const started = Date.now();
     const missing = await missingPrerequisites();
     if (missing.length === 0) {
-        progress(`prerequisites: all present (${PACKAGES.length} Debian packages, Kafka/ZooKeeper jars, Redis builds), checked in ${Date.now() - started} ms`);
+        progress(`prerequisites: all present (${PACKAGES.length} Debian packages, Kafka/ZooKeeper jars, Redis and PostgreSQL builds), checked in ${Date.now() - started} ms`);
         return;
     }
     progress(`prerequisites: installing ${missing.join("; ")}`);
@@ -123,8 +127,10 @@ export async function installPrerequisites(): Promise<void> {
 export async function ensurePackages(): Promise<void> {
     await installPackages();
     await ensureMiddlewareJars();
-    if (process.arch === "x64") await ensureRedisVersions();
-    else progress(`redis: no Redis 6.2 builds for ${process.arch}; only Debian's Redis is available`);
+    if (process.arch === "x64") {
+        await ensureRedisVersions();
+        await ensurePostgresVersions();
+    } else progress(`redis, postgres: no other builds for ${process.arch}; only Debian's Redis and PostgreSQL are available`);
 }
 
 /**
