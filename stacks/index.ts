@@ -40,6 +40,7 @@ export const postgres = site.postgres
               vip: c.vip,
               replication: { user: c.replicationUser, password: c.replicationPassword },
               catchUpSeconds: c.catchUpSeconds,
+              upgrade: c.upgrade,
           });
           return { endpoint: pair.endpoint, primary: pair.primaryHost, standby: pair.standbyHost };
       })()

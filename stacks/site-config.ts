@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HostArgs } from "../lib/core/host";
 import { Problems } from "../lib/core/validate";
 import type { RedisInstallSource, RedisVipArgs } from "../lib/redis/args";
-import type { PostgresVipArgs } from "../lib/postgres/args";
+import type { PostgresUpgradeArgs, PostgresVipArgs } from "../lib/postgres/args";
 import type { Inventory } from "../sandbox/inventory";
 
 /** One host as written in `middleware:hosts`. */
@@ -62,6 +62,8 @@ export interface PostgresConfig {
     /** The replication account's name. @default - `replicator` */
     readonly replicationUser?: string;
     readonly catchUpSeconds?: number;
+    /** A major upgrade with pg_upgrade, the standby kept on `version` as the way back (see PostgresHaArgs.upgrade). */
+    readonly upgrade?: PostgresUpgradeArgs;
 }
 
 /** The site: its hosts by name and the topologies it runs. */

@@ -44,6 +44,17 @@ export interface PostgresReplicationArgs {
     readonly password?: pulumi.Input<string>;
 }
 
+/**
+ * A major version upgrade of the pair with `pg_upgrade` (the runbook's upgrade with a standby
+ * kept on the old version as the way back).
+ */
+export interface PostgresUpgradeArgs {
+    /** The major version to upgrade the primary's cluster to, above `version` (`16`). */
+    readonly version: string;
+    /** Its binaries on the master: server, `pg_upgrade`, `pg_controldata`. @default - Debian's `/usr/lib/postgresql/<version>/bin` */
+    readonly binDir?: string;
+}
+
 /** Arguments of {@link PostgresHa}. */
 export interface PostgresHaArgs {
     /**
@@ -86,6 +97,20 @@ export interface PostgresHaArgs {
     readonly keepalived?: PostgresKeepalivedArgs;
     /** Seconds the standby has to catch up after its base backup, or after a switch. @default - 300 */
     readonly catchUpSeconds?: number;
+    /**
+     * Upgrade the master's cluster to another major version with `pg_upgrade --link`, while the
+     * standby stays on `version` as the way back: it is checked caught up, the primary stops
+     * cleanly, the standby replays its shutdown checkpoint (so it holds every acknowledged
+     * commit), then `pg_upgrade` and the new server behind the VIP. If that step fails, or when
+     * `upgrade` is removed, or on `destroy`, the way back is the runbook's: the old-version
+     * standby is promoted, the master is rebuilt as its standby from an empty data directory,
+     * the new primary's `pg_hba.conf` is checked, both agree on the replay position after
+     * traffic, then the pair switches back. That way back is refused once the upgraded cluster
+     * has taken writes (they are not on the standby): the error says what to do.
+     * Requires `primary` to be the master.
+     * @default - no upgrade: the pair runs `version`
+     */
+    readonly upgrade?: PostgresUpgradeArgs;
 }
 
 /** Every default resolved. */
@@ -106,6 +131,7 @@ export interface ResolvedPostgresHa {
     readonly vip: Required<PostgresVipArgs>;
     readonly keepalived: Required<PostgresKeepalivedArgs>;
     readonly catchUpSeconds: number;
+    readonly upgrade: Required<PostgresUpgradeArgs> | undefined;
 }
 
 /** The defaults, public so that site programs and tests can refer to them. */
@@ -202,6 +228,16 @@ export function resolvePostgresHa(name: string, args: PostgresHaArgs): ResolvedP
     p.check("keepalived.config", keepalived.config, checkAbsolutePath)
         .check("keepalived.pidFile", keepalived.pidFile, checkAbsolutePath)
         .check("keepalived.service", keepalived.service, checkServiceName);
+    const upgrade = args.upgrade === undefined ? undefined : { version: args.upgrade.version, binDir: args.upgrade.binDir ?? POSTGRES_DEFAULTS.binDir(args.upgrade.version) };
+    if (upgrade) {
+        p.check("upgrade.version", upgrade.version, checkMajor).check("upgrade.binDir", upgrade.binDir, checkAbsolutePath);
+        if (MAJOR.test(String(upgrade.version)) && MAJOR.test(version) && Number(upgrade.version) <= Number(version)) {
+            p.add("upgrade.version", `must be a major version above version (${version}): pg_upgrade only goes up`, upgrade.version);
+        }
+        if (primary !== undefined && args.master && primary !== args.master.name) {
+            p.add("primary", `must be the master (${args.master.name}) during an upgrade: the upgrade runs on the primary while the standby keeps the old version`, primary);
+        }
+    }
     p.throwIfAny(name);
     return {
         master: args.master,
@@ -224,5 +260,6 @@ export function resolvePostgresHa(name: string, args: PostgresHaArgs): ResolvedP
         },
         keepalived,
         catchUpSeconds: args.catchUpSeconds ?? POSTGRES_DEFAULTS.catchUpSeconds,
+        upgrade,
     };
 }

@@ -14,6 +14,7 @@ import type { ResolvedPostgresHa } from "./args";
 import { masterReplication } from "./replication";
 import { buildStandby } from "./standby";
 import { switchBack, switchToStandby } from "./switchover";
+import { upgradeMaster } from "./upgrade";
 
 /** Step ids of the PostgreSQL plan, stable forever: they are part of the resource names. */
 export const POSTGRES_STEPS = {
@@ -21,6 +22,8 @@ export const POSTGRES_STEPS = {
     standbyBuild: "standby-build",
     standbySwitchBack: "standby-switch-back",
     masterSwitchover: "master-switchover",
+    standbyOldVersion: "standby-old-version",
+    masterUpgrade: "master-upgrade",
 } as const;
 
 /** Seconds a switch waits for the standby to be close and to replay the shutdown checkpoint. */
@@ -75,6 +78,31 @@ export function planPostgresHa(name: string, r: ResolvedPostgresHa, password: pu
                 triggers: [pair],
                 after: [ids.standbySwitchBack],
                 timeoutSeconds: 1800,
+            }),
+        );
+    }
+    if (r.upgrade) {
+        const u = r.upgrade;
+        const upgrade = JSON.stringify(u);
+        steps.push(
+            step({
+                id: ids.standbyOldVersion,
+                host: S,
+                summary: `check: streams from ${M} and caught up; stays on PostgreSQL ${r.version} as the way back (undo: switch back to ${M})`,
+                action: switchBack(r, switchSeconds),
+                triggers: [pair, upgrade],
+                after: [ids.standbyBuild],
+                timeoutSeconds: 1800,
+            }),
+            step({
+                id: ids.masterUpgrade,
+                host: M,
+                summary: `upgrade to PostgreSQL ${u.version}: clean stop once ${S} is caught up, ${S} replays the shutdown checkpoint, pg_upgrade --link, ` +
+                    `start behind the VIP (undo: the runbook's way back: promote ${S}, rebuild ${M} from an empty data directory, check pg_hba.conf, agree after traffic; refused once ${u.version} took writes)`,
+                action: upgradeMaster(r, switchSeconds),
+                triggers: [pair, upgrade],
+                after: [ids.standbyOldVersion],
+                timeoutSeconds: 3600,
             }),
         );
     }
