@@ -10,6 +10,11 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { freshLegacyPostgres, patchPostgresConfig, postgresAppPassword, postgresStack } from "../tools/postgres-site";
 import { hasResources } from "../tools/redis-site";
 import { startPgWriter, verifyPgWrites } from "./pg-writer";
+import { exec } from "../sandbox";
+import { DEFAULT_STATE_DIR } from "../lib/core/script";
+import { POSTGRES_STEPS } from "../lib/postgres/plan";
+import { DISCARD_FILE } from "../lib/postgres/upgrade";
+import { postgresBinDir } from "../sandbox/sites/postgres-versions";
 
 /** What one engine run did to the committing client. */
 export interface PgRunFigures {
@@ -68,11 +73,38 @@ export async function main(args: readonly string[]): Promise<void> {
         const r = await stack.destroy({ onOutput: log });
         if (r.summary.result !== "succeeded") throw new Error(`pulumi destroy: ${r.summary.result}`);
     });
+
+    // The major upgrade: the way back of a failed one first (a column type pg_upgrade refuses), then one that succeeds.
+    const sql = async (host: string, statement: string) => {
+        const r = await exec(host, `runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h /var/run/postgresql -d postgres -X -q -v ON_ERROR_STOP=1 -c "${statement}"`);
+        if (r.code !== 0) throw new Error(`${host}: ${statement}: ${r.stderr.trim()}`);
+    };
+    const destroy = async () => {
+        const r = await stack.destroy({ onOutput: log });
+        if (r.summary.result !== "succeeded") throw new Error(`pulumi destroy: ${r.summary.result}`);
+    };
+    const upgrade = { version: "16", binDir: postgresBinDir("16") };
+    await up();
+    await sql("h1", "CREATE TABLE mw_upgrade_blocker (f regproc)");
+    await patchPostgresConfig(stack, { upgrade });
+    const major_rollback = await measured("major_rollback", async () => {
+        const failed = await stack.up({ onOutput: log }).then(() => false, () => true);
+        if (!failed) throw new Error("the upgrade meant to fail succeeded");
+    });
+    await sql("h2", "DROP TABLE mw_upgrade_blocker");
+    await destroy();
+    await patchPostgresConfig(stack, { upgrade: undefined });
+    await up();
+    await patchPostgresConfig(stack, { upgrade });
+    const major_upgrade = await measured("major_upgrade", up);
+    // Going back loses what 16 took since: the operator says so, as the refusal tells them to.
+    await exec("h1", `touch ${DEFAULT_STATE_DIR}/steps/postgres/${POSTGRES_STEPS.masterUpgrade}/${DISCARD_FILE}`);
+    await destroy();
     console.log(JSON.stringify({
         topology: "postgres",
         database_mb: Math.round(pg.databaseBytes / 1048576),
         seed_s: Number(pg.seedSeconds.toFixed(1)),
         standby_build, switchover, switch_back, standby_removal,
-        minor_upgrade: null, major_upgrade: null, major_rollback: null,
+        minor_upgrade: null, major_upgrade, major_rollback,
     }));
 }
