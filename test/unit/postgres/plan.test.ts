@@ -139,4 +139,32 @@ describe("PostgresHa plan", function () {
             "host postgres replicator 10.0.0.12/32 scram-sha-256",
         ]);
     });
+
+    it("upgrades the master after the standby's check, both undone as the way back then the switch back", function () {
+        const r = resolvePostgresHa("postgres", args({ upgrade: { version: "16", binDir: "/opt/pg16/bin" } }));
+        assert.deepEqual(r.upgrade, { version: "16", binDir: "/opt/pg16/bin" });
+        const plan = planPostgresHa("postgres", r, PASSWORD);
+        assert.deepEqual(inOrder(plan).map((s) => `${s.host} ${s.id}`), [
+            `h1 ${S.masterReplication}`, `h2 ${S.standbyBuild}`, `h2 ${S.standbyOldVersion}`, `h1 ${S.masterUpgrade}`,
+        ]);
+        const upgrade = plan.steps.find((s) => s.id === S.masterUpgrade)!;
+        assert.match(upgrade.action.forward, /pg_upgrade" --link/);
+        assert.match(upgrade.action.inverse, /refusing the way back to PostgreSQL \$mw_old_major/);
+        assert.match(upgrade.action.inverse, /pg_promote/);
+        assert.match(upgrade.action.inverse, /find "\$mw_data" -mindepth 1 -delete/, "the master is rebuilt from an empty data directory");
+        for (const s of plan.steps) {
+            for (const direction of ["forward", "inverse"] as const) {
+                execFileSync("sh", ["-n"], { input: renderScript({ component: "postgres", step: s.id, direction, body: s.action[direction] }) });
+            }
+        }
+        assert.equal(resolvePostgresHa("postgres", args({ upgrade: { version: "16" } })).upgrade!.binDir, "/usr/lib/postgresql/16/bin");
+    });
+
+    it("rejects an upgrade that does not go up, or while the standby is the primary", function () {
+        assert.deepEqual(problems(args({ primary: "h2", upgrade: { version: "15", binDir: "bin" } })).sort(), [
+            "primary: must be the master (h1) during an upgrade: the upgrade runs on the primary while the standby keeps the old version",
+            "upgrade.binDir: must be an absolute path (start with /)",
+            "upgrade.version: must be a major version above version (15): pg_upgrade only goes up",
+        ]);
+    });
 });
