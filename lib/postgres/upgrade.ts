@@ -69,7 +69,10 @@ mw_lag_small() {
 mw_serve_again() { mw_start; mw_die "$@"; }
 if [ -e "$MW_STEP_DIR/upgraded" ] && [ "$(mw_major_of "$mw_data")" = "$mw_new_major" ]; then
     mw_mark "resuming: $mw_data holds the upgraded cluster"
-elif [ "$(mw_major_of "$mw_data")" = "$mw_old_major" ] && [ ! -e "$MW_STEP_DIR/stopped-at" ]; then
+elif [ "$(mw_major_of "$mw_data")" = "$mw_old_major" ] && { [ ! -e "$MW_STEP_DIR/stopped-at" ] || mw_running; }; then
+    # Running again after the stop: the host was rebooted and its init script started the old
+    # cluster (pg_upgrade had not run, or it would not start); the primary serves: stop it again.
+    rm -f "$MW_STEP_DIR/stopped-at"
     mw_running || mw_die "PostgreSQL $mw_old_major does not run in $mw_data on this host: the upgrade starts from a serving primary"
     [ "$(mw_recovery)" = f ] || mw_die "this host's cluster is a standby (the way back of an earlier upgrade made $mw_old_host the primary): remove upgrade from the config and run up to switch back here first"
     [ "$(mw_remote_recovery)" = t ] || mw_die "the standby at $mw_old_host, the way back, is not a running standby: nothing was changed"
@@ -131,8 +134,10 @@ mw_mark "PostgreSQL $mw_new_major serves behind the VIP; the standby at $mw_old_
 `;
 
     const inverse = sh`${raw(upgradePreamble(r))}
-if [ ! -e "$MW_STEP_DIR/stopped-at" ] && [ "$(mw_major_of "$mw_data")" = "$mw_old_major" ]; then
+if [ "$(mw_major_of "$mw_data")" = "$mw_old_major" ] && [ ! -e "$MW_STEP_DIR/upgraded" ] && [ ! -e "$MW_STEP_DIR/rebuilt" ] &&
+    { [ ! -e "$MW_STEP_DIR/stopped-at" ] || { mw_running && [ "$(mw_recovery)" = f ] && [ "$(mw_remote_recovery)" = t ]; }; }; then
     mw_running || mw_start
+    rm -f "$MW_STEP_DIR/stopped-at"
     rm -rf "$MW_STEP_DIR/initdb" "$mw_conf" "$mw_next"
     mw_mark 'nothing was upgraded: this host serves as it did'
     exit 0

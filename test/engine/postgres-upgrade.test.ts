@@ -1,11 +1,11 @@
 import * as assert from "node:assert/strict";
-import { exec, setQuiet } from "../../sandbox";
+import { crashDuring, CrashTarget, exec, fault, setQuiet } from "../../sandbox";
 import { missingPrerequisitesError } from "../../sandbox/prerequisites";
 import { postgresBinDir, postgresVersionsReady } from "../../sandbox/sites/postgres-versions";
 import { freshLegacyRedis } from "../../tools/redis-site";
 import { patchPostgresConfig } from "../../tools/postgres-site";
 import { POSTGRES_STEPS } from "../../lib/postgres/plan";
-import { MASTER, PostgresScenario, psqlOn, STANDBY } from "../support/postgres-scenario";
+import { COMPONENT, MASTER, PostgresScenario, psqlOn, STANDBY } from "../support/postgres-scenario";
 
 /*
  * The major upgrade of the PostgreSQL pair (Debian's 15 to 16.2) through the real engine, with a
@@ -117,5 +117,33 @@ describe("PostgresHa major upgrade through the engine", function () {
         await s.assertLegacy("after destroy");
         assert.equal(await serverMajor(MASTER), "15");
         s.assertSameConfig(before, await s.masterConfig(), "after an upgrade and its way back");
+    });
+
+    it("resumes an upgrade whose master crashed after pg_upgrade, and a way back whose master crashed with its data directory emptied", async function () {
+        const before = await s.masterConfig();
+        await patchPostgresConfig(s.stack!, { upgrade: undefined });
+        assert.ifError((await s.timed("up (standby build)", () => s.stack!.up())).error);
+        await patchPostgresConfig(s.stack!, { upgrade: UPGRADE });
+
+        const crash = async (what: string, target: CrashTarget, op: () => Promise<unknown>) => {
+            const { crashed, error } = await crashDuring([target], op);
+            assert.deepEqual(crashed, [target.host], `${what}: crashed at ${target.point}? ${error ? String(error).slice(0, 1500) : "it succeeded"}`);
+            assert.match(String(error), /remote command exited without exit status or exit signal|ECONNRESET|connection lost/i);
+            await fault(target.host, "up");
+            s.note(`${what}: ${target.host} crashed at "${target.point}", booted`);
+        };
+        await crash("up", { host: MASTER, component: COMPONENT, step: POSTGRES_STEPS.masterUpgrade, direction: "forward", point: "upgraded" }, () => s.stack!.up());
+        await s.withWriter("upgrade resumed after the crash", async () => {
+            assert.ifError((await s.timed("up (resumed upgrade)", () => s.stack!.up())).error);
+        });
+        assert.equal(await serverMajor(MASTER), "16");
+        assert.match(await psqlOn(MASTER, "SELECT pg_is_in_recovery()"), /^f$/);
+
+        const discard = `/var/lib/middleware/steps/${COMPONENT}/${POSTGRES_STEPS.masterUpgrade}/discard-commits-after-upgrade`;
+        assert.equal((await exec(MASTER, `touch ${discard}`)).code, 0);
+        await crash("destroy", { host: MASTER, component: COMPONENT, step: POSTGRES_STEPS.masterUpgrade, direction: "inverse", point: "emptied" }, () => s.stack!.destroy());
+        assert.ifError((await s.timed("destroy (resumed way back)", () => s.stack!.destroy())).error);
+        await s.assertLegacy("after the resumed way back and destroy");
+        s.assertSameConfig(before, await s.masterConfig(), "after the crashes and destroy");
     });
 });
