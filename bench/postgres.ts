@@ -1,9 +1,11 @@
 /**
  * `npm run bench -- postgres`: the PostgreSQL pair on the sandbox through a real `pulumi up` and
  * `destroy` while a client commits through the VIP every 10 ms: the standby built, a switchover,
- * the switch back, the standby removed. Prints, as its last line, JSON with write_gap_ms,
- * lost_commits and total_s for each; the version changes (minor_upgrade, major_upgrade,
- * major_rollback) are not implemented yet and are reported as null.
+ * the switch back, the standby removed; then the major upgrade 15 -> 16: one whose pg_upgrade
+ * fails (a regproc column) and takes the runbook's way back (`major_rollback`), and one that
+ * succeeds (`major_upgrade`); then the site laid out anew on the 15.17 server (same data set)
+ * for the minor roll to Debian's 15.18 (`minor_upgrade`: standby, switchover, switch back).
+ * Prints, as its last line, JSON with write_gap_ms, lost_commits and total_s for each.
  */
 import { measureWithClient } from "./measure";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -15,6 +17,7 @@ import { DEFAULT_STATE_DIR } from "../lib/core/script";
 import { POSTGRES_STEPS } from "../lib/postgres/plan";
 import { DISCARD_FILE } from "../lib/postgres/upgrade";
 import { postgresBinDir } from "../sandbox/sites/postgres-versions";
+import { LEGACY_POSTGRES } from "../sandbox/sites/postgres-files";
 
 /** What one engine run did to the committing client. */
 export interface PgRunFigures {
@@ -100,11 +103,21 @@ export async function main(args: readonly string[]): Promise<void> {
     // Going back loses what 16 took since: the operator says so, as the refusal tells them to.
     await exec("h1", `touch ${DEFAULT_STATE_DIR}/steps/postgres/${POSTGRES_STEPS.masterUpgrade}/${DISCARD_FILE}`);
     await destroy();
+
+    // The minor roll needs the site on the older minor: laid out anew on 15.17.
+    console.log("bench: laying out the legacy PostgreSQL site anew on the 15.17 server");
+    await freshLegacyPostgres(orders, "15.17");
+    await stack.workspace.removeStack("bench-postgres", { force: true });
+    stack = await postgresStack("bench-postgres", { primary: "h1" });
+    await up();
+    await patchPostgresConfig(stack, { upgrade: { version: "15", binDir: LEGACY_POSTGRES.binDir } });
+    const minor_upgrade = await measured("minor_upgrade", up);
+    await destroy();
     console.log(JSON.stringify({
         topology: "postgres",
         database_mb: Math.round(pg.databaseBytes / 1048576),
         seed_s: Number(pg.seedSeconds.toFixed(1)),
         standby_build, switchover, switch_back, standby_removal,
-        minor_upgrade: null, major_upgrade, major_rollback,
+        minor_upgrade, major_upgrade, major_rollback,
     }));
 }
