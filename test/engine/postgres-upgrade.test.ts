@@ -16,6 +16,9 @@ import { COMPONENT, MASTER, PostgresScenario, psqlOn, STANDBY } from "../support
  * writes, until the operator asks for it.
  */
 
+/** A smaller data set than postgres-ha's (the bench upgrades the full one): base backups and pg_upgrade scale with it. */
+const ORDERS = 200_000;
+
 /** The upgrade the tests configure. */
 const UPGRADE = { version: "16", binDir: postgresBinDir("16") };
 
@@ -31,7 +34,7 @@ describe("PostgresHa major upgrade through the engine", function () {
     before(async function () {
         setQuiet(true);
         if (!postgresVersionsReady()) throw missingPrerequisitesError([`PostgreSQL ${UPGRADE.version} under ${UPGRADE.binDir}`]);
-        await s.fresh("postgres upgrade tests");
+        await s.fresh("postgres upgrade tests", {}, undefined, ORDERS);
     });
 
     after(async function () {
