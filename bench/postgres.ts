@@ -45,7 +45,7 @@ export async function main(args: readonly string[]): Promise<void> {
         await stack.workspace.removeStack("bench-postgres", { force: true });
         stack = await postgresStack("bench-postgres", { primary: "h1" });
     }
-    const db = { host: inventory.vip!.address, port: 5432, database: pg.database, user: pg.appUser, password: postgresAppPassword(inventory) };
+    let db = { host: inventory.vip!.address, port: 5432, database: pg.database, user: pg.appUser, password: postgresAppPassword(inventory) };
     const log = (line: string) => process.stdout.write(`  | ${line}`);
 
     async function measured(label: string, run: () => Promise<void>): Promise<PgRunFigures> {
@@ -106,7 +106,9 @@ export async function main(args: readonly string[]): Promise<void> {
 
     // The minor roll needs the site on the older minor: laid out anew on 15.17.
     console.log("bench: laying out the legacy PostgreSQL site anew on the 15.17 server");
-    await freshLegacyPostgres(orders, "15.17");
+    const minorSite = await freshLegacyPostgres(orders, "15.17");
+    // A site laid out anew has a new application password.
+    db = { ...db, password: postgresAppPassword(minorSite) };
     await stack.workspace.removeStack("bench-postgres", { force: true });
     stack = await postgresStack("bench-postgres", { primary: "h1" });
     await up();
