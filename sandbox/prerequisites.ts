@@ -16,7 +16,8 @@ export const PREREQUISITES_COMMAND = "npm run prerequisites";
  * (`/usr/lib/postgresql/15/bin`); its postinst creates a cluster `15/main` in the root
  * namespace's /etc/postgresql and /var/lib/postgresql (each host has its own, empty, copies of
  * those dirs) and asks invoke-rc.d to start it, which the policy-rc.d below refuses.
- * The JRE runs Kafka and ZooKeeper from the jars Maven fetches (see ensureMiddlewareJars).
+ * The JRE runs Kafka and ZooKeeper from the jars Maven fetches (see ensureMiddlewareJars); pip
+ * fetches the PostgreSQL 16 wheel (see ensurePostgresVersions).
  */
 export const PACKAGES: readonly string[] = [
     "openssh-server",
@@ -32,6 +33,7 @@ export const PACKAGES: readonly string[] = [
     "postgresql",
     "openjdk-17-jre-headless",
     "maven",
+    "python3-pip",
 ];
 
 /** Daemons whose packages would start them in the root namespace on install. */
