@@ -143,6 +143,11 @@ if [ "$(mw_major_of "$mw_data")" = "$mw_old_major" ] && [ ! -e "$MW_STEP_DIR/upg
     exit 0
 fi
 if [ -e "$MW_STEP_DIR/next-xid" ] && [ "$(mw_major_of "$mw_data")" = "$mw_new_major" ] && [ ! -e "$mw_discard" ]; then
+    # A control file written before a crash may not count the last transactions: recover first.
+    if ! mw_running && [ "$("$mw_new_bin/pg_controldata" "$mw_data" | sed -n 's/^Database cluster state: *//p')" != 'shut down' ]; then
+        mw_mark "PostgreSQL $mw_new_major did not shut down cleanly: starting it to count its transactions"
+        mw_as "$mw_new_bin/pg_ctl" -D "$mw_data" -l "$mw_log" -w -t 300 start >/dev/null || mw_die "PostgreSQL $mw_new_major did not start; see $mw_log"
+    fi
     mw_since=$(( $(mw_next_xid "$mw_new_bin") - $(cat "$MW_STEP_DIR/next-xid") ))
     if [ "$mw_since" -gt 0 ]; then
         mw_die "refusing the way back to PostgreSQL $mw_old_major: the upgraded cluster on this host has assigned $mw_since transaction ids since the upgrade (writes, maybe acknowledged commits, that the standby at $mw_old_host does not have), and the way back would lose them. Keep the upgrade (put upgrade back in the config and run up), or, to roll back and lose those writes, run on this host: touch $mw_discard and run destroy (or up) again"

@@ -112,6 +112,15 @@ describe("PostgresHa major upgrade through the engine", function () {
         assert.equal(await serverMajor(MASTER), "16", "16 still serves after the refusal");
         assert.equal(await psqlOn(MASTER, "SELECT pg_is_in_recovery()"), "f");
 
+        // The upgraded master crashes (its control file may not count the last transactions) and
+        // boots; its init script cannot start 16 with 15's pg_ctl. The way back recovers 16 first, and refuses.
+        await fault(MASTER, "down");
+        await fault(MASTER, "up");
+        const afterCrash = await s.timed("destroy after a crash of 16 (refused)", () => s.stack!.destroy());
+        assert.ok(afterCrash.error, "destroy fails");
+        assert.match(afterCrash.error!.message, /refusing the way back to PostgreSQL 15: the upgraded cluster on this host has assigned [0-9]+ transaction ids/);
+        assert.equal(await serverMajor(MASTER), "16", "16 recovered and serves");
+
         // The operator accepts losing the writes made on 16, as the message says how.
         const touch = /touch (\S+) and run/.exec(refusal);
         assert.ok(touch, "the refusal names the file to create");
