@@ -131,7 +131,7 @@ describe("PostgresHa major upgrade through the engine", function () {
         s.assertSameConfig(before, await s.masterConfig(), "after an upgrade and its way back");
     });
 
-    it("resumes an upgrade whose master crashed after pg_upgrade, and a way back whose master crashed with its data directory emptied", async function () {
+    it("resumes an upgrade whose master crashed stopped and after pg_upgrade, and a way back whose master crashed after the promotion and with its data directory emptied", async function () {
         const before = await s.masterConfig();
         await patchPostgresConfig(s.stack!, { upgrade: undefined });
         assert.ifError((await s.timed("up (standby build)", () => s.stack!.up())).error);
@@ -144,6 +144,8 @@ describe("PostgresHa major upgrade through the engine", function () {
             await fault(target.host, "up");
             s.note(`${what}: ${target.host} crashed at "${target.point}", booted`);
         };
+        // Stopped for the upgrade: the boot's init script starts 15 again, and the next up stops it again.
+        await crash("up", { host: MASTER, component: COMPONENT, step: POSTGRES_STEPS.masterUpgrade, direction: "forward", point: "stopped" }, () => s.stack!.up());
         await crash("up", { host: MASTER, component: COMPONENT, step: POSTGRES_STEPS.masterUpgrade, direction: "forward", point: "upgraded" }, () => s.stack!.up());
         await s.withWriter("upgrade resumed after the crash", async () => {
             assert.ifError((await s.timed("up (resumed upgrade)", () => s.stack!.up())).error);
@@ -153,6 +155,7 @@ describe("PostgresHa major upgrade through the engine", function () {
 
         const discard = `/var/lib/middleware/steps/${COMPONENT}/${POSTGRES_STEPS.masterUpgrade}/discard-commits-after-upgrade`;
         assert.equal((await exec(MASTER, `touch ${discard}`)).code, 0);
+        await crash("destroy", { host: MASTER, component: COMPONENT, step: POSTGRES_STEPS.masterUpgrade, direction: "inverse", point: "promoted" }, () => s.stack!.destroy());
         await crash("destroy", { host: MASTER, component: COMPONENT, step: POSTGRES_STEPS.masterUpgrade, direction: "inverse", point: "emptied" }, () => s.stack!.destroy());
         assert.ifError((await s.timed("destroy (resumed way back)", () => s.stack!.destroy())).error);
         await s.assertLegacy("after the resumed way back and destroy");
