@@ -7,7 +7,7 @@ import { SITES } from "./sites";
 import { DEBIAN_REDIS_VERSION, redisVersions } from "./sites/redis-versions";
 
 const USAGE = `usage: npm run sandbox -- COMMAND
-  up [--hosts N] [--site NAME] [--keys N] [--seed N] [--redis-version V] [--authorize FILE.pub]
+  up [--hosts N] [--site NAME] [--keys N] [--seed N] [--redis-version V] [--postgres-version 15.18|15.17] [--authorize FILE.pub]
                       create the hosts (and lay out a site), or bring them back to working order;
                       --site legacy-postgres: PostgreSQL 15 primary on h1 (about 300 MB seeded; --keys N orders), h2 h3 empty (--hosts 3)
                       --site legacy-kafka: Kafka 2.3.0 + ZooKeeper 3.5.6 on h1-h3 (--hosts 3; --keys N seeded messages)
@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
     const [command, ...rest] = argv;
     switch (command) {
         case "up": {
-            const { opts } = parseOptions(rest, ["hosts", "site", "keys", "seed", "redis-version", "authorize"]);
+            const { opts } = parseOptions(rest, ["hosts", "site", "keys", "seed", "redis-version", "postgres-version", "authorize"]);
             const started = Date.now();
             const inv = await up({
                 hosts: wholeNumber("hosts", opts.hosts),
@@ -65,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
                 keys: opts.authorize ? [fs.readFileSync(opts.authorize, "utf8")] : undefined,
                 dataset: { keys: wholeNumber("keys", opts.keys), seed: wholeNumber("seed", opts.seed) },
                 redisVersion: opts["redis-version"],
+                postgresVersion: opts["postgres-version"],
                 installPrerequisites: true,
             });
             process.stderr.write(`sandbox: up in ${((Date.now() - started) / 1000).toFixed(1)}s: ${inv.hosts.map((h) => `${h.name}=${h.address}`).join(" ")}\n`);

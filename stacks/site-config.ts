@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HostArgs } from "../lib/core/host";
 import { Problems } from "../lib/core/validate";
 import type { RedisInstallSource, RedisVipArgs } from "../lib/redis/args";
-import type { PostgresVipArgs } from "../lib/postgres/args";
+import type { PostgresUpgradeArgs, PostgresVipArgs } from "../lib/postgres/args";
 import type { KafkaJvmArgs, KafkaLegacyLayout } from "../lib/kafka/args";
 import type { Inventory } from "../sandbox/inventory";
 import { checkSiteRules, PRODUCTS } from "./site-rules";
@@ -70,12 +70,16 @@ export interface PostgresConfig {
     /** Major version, e.g. "15". */
     readonly version: string;
     readonly binDir?: string;
+    /** psql, pg_basebackup, pg_rewind of the same major, for a server-only build. @default - binDir */
+    readonly clientBinDir?: string;
     readonly dataDir?: string;
     readonly port?: number;
     readonly vip: PostgresVipArgs;
     /** The replication account's name. @default - `replicator` */
     readonly replicationUser?: string;
     readonly catchUpSeconds?: number;
+    /** A major upgrade with pg_upgrade, the standby kept on `version` as the way back (see PostgresHaArgs.upgrade). */
+    readonly upgrade?: PostgresUpgradeArgs;
 }
 
 /** The Kafka cluster and its ZooKeeper ensemble as written in `middleware:kafka`. */

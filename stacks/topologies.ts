@@ -69,11 +69,13 @@ export function siteTopologies(site: Site): SiteTopology[] {
             primary: c.primary,
             version: c.version,
             binDir: c.binDir,
+            clientBinDir: c.clientBinDir,
             dataDir: c.dataDir,
             port: c.port,
             vip: c.vip,
             replication: { user: c.replicationUser, password: c.replicationPassword },
             catchUpSeconds: c.catchUpSeconds,
+            upgrade: c.upgrade,
         };
         out.push({
             key: "postgres",

@@ -88,7 +88,9 @@ export async function kafkaSiteStack(name: string, patch: KafkaConfigPatch = {})
     const inv = sandbox.inventory();
     const stack = await localStack(projectRoot, name);
     const existing = await stack.getAllConfig();
-    if (existing["middleware:kafka"] && Object.keys(patch).length === 0) return stack;
+    // Pulumi.yaml's default for an absent topology key is `{}`.
+    const configured = (existing["middleware:kafka"]?.value ?? "{}") !== "{}";
+    if (configured && Object.keys(patch).length === 0) return stack;
     const config = sandboxKafkaConfig();
     const committed = config["middleware:kafka"] as Record<string, unknown>;
     const order = await rollOrder(inv);

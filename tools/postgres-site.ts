@@ -24,9 +24,13 @@ export async function postgresStack(name: string, patch: Record<string, unknown>
     if (!inventory.postgres || !inventory.vip) throw new Error("the sandbox has no PostgreSQL site: npm run sandbox -- up --hosts 3 --site legacy-postgres");
     const committed = postgresSandboxConfig();
     const pg = committed["middleware:postgres"] as Record<string, unknown>;
+    // A site laid out on a server-only build: its binaries, and Debian's client tools.
+    const build = inventory.postgres.server !== undefined && inventory.postgres.server !== "15.18"
+        ? { binDir: inventory.postgres.binDir, clientBinDir: inventory.postgres.clientBinDir }
+        : {};
     const config: Record<string, unknown> = {
         "middleware:inventoryFile": statePaths(settingsFromEnv()).inventoryFile,
-        "middleware:postgres": { ...pg, vip: { ...(pg.vip as object), address: inventory.vip.address, prefix: inventory.vip.prefixLength }, ...patch },
+        "middleware:postgres": { ...pg, ...build, vip: { ...(pg.vip as object), address: inventory.vip.address, prefix: inventory.vip.prefixLength }, ...patch },
     };
     await stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: typeof v === "string" ? v : JSON.stringify(v) }])));
     return stack;
@@ -38,10 +42,13 @@ export async function patchPostgresConfig(stack: Stack, patch: Record<string, un
     await stack.setConfig("middleware:postgres", { value: JSON.stringify({ ...current, ...patch }) });
 }
 
-/** Takes the sandbox down and lays out the legacy PostgreSQL site anew (`orders` rows; default about 300 MB). */
-export async function freshLegacyPostgres(orders?: number): Promise<sandbox.Inventory> {
+/**
+ * Takes the sandbox down and lays out the legacy PostgreSQL site anew (`orders` rows; default
+ * about 300 MB), on PostgreSQL `server` ("15.18", Debian's, by default; or "15.17").
+ */
+export async function freshLegacyPostgres(orders?: number, server?: string): Promise<sandbox.Inventory> {
     await sandbox.down();
-    return sandbox.up({ hosts: 3, site: "legacy-postgres", dataset: orders === undefined ? {} : { keys: orders } });
+    return sandbox.up({ hosts: 3, site: "legacy-postgres", dataset: orders === undefined ? {} : { keys: orders }, postgresVersion: server });
 }
 
 /** The application user's password, from the sandbox's file. */

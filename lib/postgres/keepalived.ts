@@ -28,7 +28,7 @@ export const ADVERT_INTERVAL_SECONDS = 0.2;
 export function renderPrimaryCheck(r: ResolvedPostgresHa): string {
     return sh`#!/bin/sh
 # Written by pulumi-middleware: passes only where PostgreSQL runs as a primary.
-[ "$(runuser -u ${r.osUser} -- ${`${r.binDir}/psql`} -h ${r.socketDir} -p ${r.port} -d postgres -X -At -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]
+[ "$(runuser -u ${r.osUser} -- ${`${r.clientBinDir}/psql`} -h ${r.socketDir} -p ${r.port} -d postgres -X -At -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]
 `;
 }
 

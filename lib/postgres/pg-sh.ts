@@ -34,6 +34,7 @@ export function postgresPreamble(r: ResolvedPostgresHa): string {
     return sh`${raw(readSecretFromStdin("MW_PASSWORD"))}
 case $MW_PASSWORD in *"'"*|*'\\'*|*:*) echo 'middleware: the replication password must not contain quotes, backslashes or colons' >&2; exit 2;; esac
 mw_bin=${r.binDir}
+mw_cbin=${r.clientBinDir}
 mw_data=${r.dataDir}
 mw_sock=${r.socketDir}
 mw_log=${r.logFile}
@@ -52,16 +53,17 @@ mw_mark() { echo "middleware: $(( ($(date +%s%N) - mw_t0) / 1000000 )) ms: $*"; 
 mw_die() { printf 'middleware: %s\\n' "$*" >&2; exit 1; }
 id "$mw_os" >/dev/null 2>&1 || mw_die "no account $mw_os on this host"
 [ -x "$mw_bin/postgres" ] || mw_die "no PostgreSQL binaries in $mw_bin"
+[ -x "$mw_cbin/psql" ] || mw_die "no psql in $mw_cbin"
 mkdir -p "$mw_pgdir"
 chmod 0755 "$MW_STATE_DIR" "$MW_STATE_DIR/postgres" "$mw_pgdir"
 ( umask 077 && printf '*:%s:*:%s:%s\\n' "$mw_port" "$mw_user" "$MW_PASSWORD" >"$mw_passfile.new" )
 chown "$mw_os" "$mw_passfile.new"
 mv -f "$mw_passfile.new" "$mw_passfile"
 mw_as() { runuser -u "$mw_os" -- "$@"; }
-mw_psql() { mw_as "$mw_bin/psql" -h "$mw_sock" -p "$mw_port" -d postgres -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+mw_psql() { mw_as "$mw_cbin/psql" -h "$mw_sock" -p "$mw_port" -d postgres -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 mw_rpsql() {
     mw_at=$1; shift
-    PGPASSFILE="$mw_passfile" PGCONNECT_TIMEOUT=3 "$mw_bin/psql" -h "$mw_at" -p "$mw_port" -U "$mw_user" -d postgres -w -X -q -At -v ON_ERROR_STOP=1 "$@"
+    PGPASSFILE="$mw_passfile" PGCONNECT_TIMEOUT=3 "$mw_cbin/psql" -h "$mw_at" -p "$mw_port" -U "$mw_user" -d postgres -w -X -q -At -v ON_ERROR_STOP=1 "$@"
 }
 mw_ctl() { mw_as "$mw_bin/pg_ctl" -D "$mw_data" "$@"; }
 mw_running() { mw_ctl status >/dev/null 2>&1; }
@@ -72,7 +74,7 @@ mw_start() {
 }
 mw_stop() { ! mw_running || mw_ctl -m fast -w -t 300 stop >/dev/null || mw_die "PostgreSQL did not stop; see $mw_log"; }
 mw_recovery() { mw_psql -c 'SELECT pg_is_in_recovery()'; }
-mw_control() { "$mw_bin/pg_controldata" "$mw_data" | sed -n "s/^$1: *//p"; }
+mw_control() { "$mw_cbin/pg_controldata" "$mw_data" | sed -n "s/^$1: *//p"; }
 mw_lsn_ok() { printf '%s' "$1" | grep -Eq '^[0-9A-F]{1,8}/[0-9A-F]{1,8}$'; }
 mw_wait() {
     mw_w_s=$1; mw_w_what=$2; shift 2; mw_i=0

@@ -14,6 +14,8 @@ import type { ResolvedPostgresHa } from "./args";
 import { masterReplication } from "./replication";
 import { buildStandby } from "./standby";
 import { switchBack, switchToStandby } from "./switchover";
+import { upgradeMaster } from "./upgrade";
+import { minorRoll, onBuild } from "./minor-roll";
 
 /** Step ids of the PostgreSQL plan, stable forever: they are part of the resource names. */
 export const POSTGRES_STEPS = {
@@ -21,6 +23,11 @@ export const POSTGRES_STEPS = {
     standbyBuild: "standby-build",
     standbySwitchBack: "standby-switch-back",
     masterSwitchover: "master-switchover",
+    standbyOldVersion: "standby-old-version",
+    masterUpgrade: "master-upgrade",
+    standbyMinorRoll: "standby-minor-roll",
+    masterMinorRoll: "master-minor-roll",
+    standbyMinorSwitchBack: "standby-minor-switch-back",
 } as const;
 
 /** Seconds a switch waits for the standby to be close and to replay the shutdown checkpoint. */
@@ -37,6 +44,8 @@ export function planPostgresHa(name: string, r: ResolvedPostgresHa, password: pu
     const pair = JSON.stringify({
         master: r.master.address, standby: r.standby.address, version: r.version, binDir: r.binDir, dataDir: r.dataDir,
         port: r.port, user: r.replicationUser, vip: r.vip, keepalived: { ...r.keepalived, serviceManager: r.keepalived.serviceManager.kind },
+        // Only when set apart, so that the triggers of pairs built before it existed stay the same.
+        ...(r.clientBinDir !== r.binDir ? { clientBinDir: r.clientBinDir } : {}),
     });
     const steps: PlannedStep[] = [
         step({
@@ -75,6 +84,64 @@ export function planPostgresHa(name: string, r: ResolvedPostgresHa, password: pu
                 triggers: [pair],
                 after: [ids.standbySwitchBack],
                 timeoutSeconds: 1800,
+            }),
+        );
+    }
+    if (r.upgrade && r.upgrade.version === r.version) {
+        const to = onBuild(r, r.upgrade.binDir, r.upgrade.binDir);
+        const roll = minorRoll(r, to, switchSeconds);
+        const triggers = [pair, JSON.stringify(r.upgrade)];
+        steps.push(
+            step({
+                id: ids.standbyMinorRoll,
+                host: S,
+                summary: `minor roll: restart the standby on ${r.upgrade.binDir}, stream, caught up (undo: switch back to ${M}, rejoining on ${r.binDir})`,
+                action: roll.standby,
+                triggers,
+                after: [ids.standbyBuild],
+                timeoutSeconds: 1800,
+            }),
+            step({
+                id: ids.masterMinorRoll,
+                host: M,
+                summary: `minor roll: switchover to ${S}, ${M} rejoins on ${r.upgrade.binDir} (undo: switchover to ${S}, ${M} rejoins on ${r.binDir})`,
+                action: roll.master,
+                triggers,
+                after: [ids.standbyMinorRoll],
+                timeoutSeconds: 1800,
+            }),
+            step({
+                id: ids.standbyMinorSwitchBack,
+                host: S,
+                summary: `minor roll: switch back to ${M}, ${S} rejoins on ${r.upgrade.binDir} (undo: restart the standby on ${r.binDir})`,
+                action: roll.switchBack,
+                triggers,
+                after: [ids.masterMinorRoll],
+                timeoutSeconds: 1800,
+            }),
+        );
+    } else if (r.upgrade) {
+        const u = r.upgrade;
+        const upgrade = JSON.stringify(u);
+        steps.push(
+            step({
+                id: ids.standbyOldVersion,
+                host: S,
+                summary: `check: streams from ${M} and caught up; stays on PostgreSQL ${r.version} as the way back (undo: switch back to ${M})`,
+                action: switchBack(r, switchSeconds),
+                triggers: [pair, upgrade],
+                after: [ids.standbyBuild],
+                timeoutSeconds: 1800,
+            }),
+            step({
+                id: ids.masterUpgrade,
+                host: M,
+                summary: `upgrade to PostgreSQL ${u.version}: clean stop once ${S} is caught up, ${S} replays the shutdown checkpoint, pg_upgrade --link, ` +
+                    `start behind the VIP (undo: the runbook's way back: promote ${S}, rebuild ${M} from an empty data directory, check pg_hba.conf, agree after traffic; refused once ${u.version} took writes)`,
+                action: upgradeMaster(r, switchSeconds),
+                triggers: [pair, upgrade],
+                after: [ids.standbyOldVersion],
+                timeoutSeconds: 3600,
             }),
         );
     }

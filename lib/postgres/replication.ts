@@ -38,7 +38,12 @@ const HBA_END = "# END pulumi-middleware replication";
 export function masterReplication(r: ResolvedPostgresHa, component: string): Reversible {
     const slot = slotName(r.standby.name);
     const hba = [HBA_BEGIN, ...hbaLines(r), HBA_END];
-    const grants = REPLICATION_GRANTS.map((f) => `GRANT EXECUTE ON FUNCTION ${f} TO ${r.replicationUser};`).join("\n");
+    const grants = [
+        ...REPLICATION_GRANTS.map((f) => `GRANT EXECUTE ON FUNCTION ${f} TO ${r.replicationUser};`),
+        // The way back of an upgrade checks the promoted standby's pg_hba.conf over SQL (the runbook's "check pg_hba.conf").
+        `GRANT SELECT ON pg_hba_file_rules TO ${r.replicationUser};`,
+        `GRANT EXECUTE ON FUNCTION pg_hba_file_rules() TO ${r.replicationUser};`,
+    ].join("\n");
     const ka = keepalivedTakeover(r, component, r.master.name);
     const savedHba = raw('"$MW_STEP_DIR/pg_hba.conf.orig"');
     const forward = sh`${raw(postgresPreamble(r))}

@@ -45,7 +45,7 @@ else
     chmod 0700 "$mw_data"
     if [ ! -e "$MW_STEP_DIR/backup-done" ]; then
         mw_mark ${`base backup from the master at ${M}`}
-        mw_as env PGPASSFILE="$mw_passfile" "$mw_bin/pg_basebackup" -h ${M} -p "$mw_port" -U "$mw_user" -w -D "$mw_data" \\
+        mw_as env PGPASSFILE="$mw_passfile" "$mw_cbin/pg_basebackup" -h ${M} -p "$mw_port" -U "$mw_user" -w -D "$mw_data" \\
             -X stream -S ${slot} -c fast || mw_die ${`pg_basebackup from ${M} failed`}
         : >"$MW_STEP_DIR/backup-done"
         mw_mark "base backup done: $(du -sm "$mw_data" | cut -f1) MB"

@@ -102,12 +102,12 @@ if [ "$mw_phase" = rejoin ]; then
     fi
     [ -e "$mw_pgdir/postgresql.auto.conf.orig" ] || [ ! -e ${conf}/postgresql.auto.conf ] || cp -p ${conf}/postgresql.auto.conf "$mw_pgdir/postgresql.auto.conf.orig"
     mw_source="host=$mw_new port=$mw_port user=$mw_user dbname=postgres passfile=$mw_passfile"
-    if mw_rewound=$(mw_as "$mw_bin/pg_rewind" -D "$mw_data" --source-server="$mw_source" 2>&1); then
+    if mw_rewound=$(mw_as "$mw_cbin/pg_rewind" -D "$mw_data" --source-server="$mw_source" 2>&1); then
         mw_mark "pg_rewind: $(printf '%s' "$mw_rewound" | tail -n 1)"
     else
         mw_mark "pg_rewind could not run ($(printf '%s' "$mw_rewound" | tail -n 1)): rebuilding from a base backup of $mw_new"
         find "$mw_data" -mindepth 1 -delete
-        mw_as env PGPASSFILE="$mw_passfile" "$mw_bin/pg_basebackup" -h "$mw_new" -p "$mw_port" -U "$mw_user" -w -D "$mw_data" \\
+        mw_as env PGPASSFILE="$mw_passfile" "$mw_cbin/pg_basebackup" -h "$mw_new" -p "$mw_port" -U "$mw_user" -w -D "$mw_data" \\
             -X stream -S ${mySlot} -c fast || mw_die "pg_basebackup from $mw_new failed"
     fi
     for f in ${OWN_FILES}; do [ ! -e ${conf}/"$f" ] || cp -p ${conf}/"$f" "$mw_data/$f"; done
@@ -119,7 +119,7 @@ if [ "$mw_phase" = rejoin ]; then
 fi
 mw_psql -c ${`SELECT pg_drop_replication_slot('${theirSlot}') FROM pg_replication_slots WHERE slot_name = '${theirSlot}' AND NOT active`} >/dev/null 2>&1 || :
 mw_wait ${VIP_TIMEOUT_SECONDS} 'the VIP to leave this host' mw_lacks_vip
-mw_wait ${VIP_TIMEOUT_SECONDS} 'the primary to answer on the VIP' sh -c '[ "$(PGPASSFILE="$1" PGCONNECT_TIMEOUT=2 "$2/psql" -h "$3" -p "$4" -U "$5" -d postgres -w -X -At -c "SELECT pg_is_in_recovery()" 2>/dev/null)" = f ]' sh "$mw_passfile" "$mw_bin" "$mw_vip" "$mw_port" "$mw_user"
+mw_wait ${VIP_TIMEOUT_SECONDS} 'the primary to answer on the VIP' sh -c '[ "$(PGPASSFILE="$1" PGCONNECT_TIMEOUT=2 "$2/psql" -h "$3" -p "$4" -U "$5" -d postgres -w -X -At -c "SELECT pg_is_in_recovery()" 2>/dev/null)" = f ]' sh "$mw_passfile" "$mw_cbin" "$mw_vip" "$mw_port" "$mw_user"
 mw_mark "switched: $mw_new is the primary behind the VIP; this host streams from it and has caught up"
 `;
 }

@@ -13,6 +13,17 @@ import {
     seedSql,
 } from "./postgres-files";
 import { Site, SiteContext } from "./site";
+import { postgresBinDir } from "./postgres-versions";
+
+/** The PostgreSQL server builds the site can run: Debian's, and the npm package's older 15 minor. */
+export const LEGACY_POSTGRES_SERVERS = { "15.18": L.binDir, "15.17": postgresBinDir("15.17") } as const;
+
+/** The server bin directory of `version` ("15.18", Debian's, or "15.17"); throws naming those there are. */
+export function legacyPostgresServer(version: string): string {
+    const dir = (LEGACY_POSTGRES_SERVERS as Record<string, string>)[version];
+    if (!dir) throw new Error(`PostgreSQL ${JSON.stringify(version)} is not a server of the legacy-postgres site; it offers ${Object.keys(LEGACY_POSTGRES_SERVERS).join(", ")}`);
+    return dir;
+}
 import { ensureSecretFile, putOnHost, waitForVip } from "./site-files";
 
 /** The site's name, as `up --site` takes it. */
@@ -35,9 +46,9 @@ async function must(ctx: SiteContext, host: string, cmd: string, input?: string)
 const psql = (db = "postgres") => `runuser -u postgres -- ${L.binDir}/psql -h ${L.socketDir} -p ${L.port} -d ${db} -v ON_ERROR_STOP=1 -X -q`;
 
 /** initdb, the hand-edited configuration, the application user and the seeded database on the primary. */
-async function createPrimary(ctx: SiteContext, host: string, password: string, orders: number): Promise<{ seedSeconds: number; bytes: number }> {
+async function createPrimary(ctx: SiteContext, host: string, password: string, orders: number, serverBinDir: string): Promise<{ seedSeconds: number; bytes: number }> {
     await must(ctx, host, `mkdir -p ${path.dirname(L.dataDir)} && chown postgres:postgres ${path.dirname(L.dataDir)} && mkdir -p /var/log/postgresql && chown postgres:postgres /var/log/postgresql`);
-    await must(ctx, host, `runuser -u postgres -- ${L.binDir}/initdb -D ${L.dataDir} --data-checksums -U postgres --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null`);
+    await must(ctx, host, `runuser -u postgres -- ${serverBinDir}/initdb -D ${L.dataDir} --data-checksums -U postgres --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null`);
     await must(ctx, host, `cat >>${L.dataDir}/postgresql.conf`, postgresqlConfAdditions());
     await must(ctx, host, `cat >${L.dataDir}/pg_hba.conf`, renderPgHba());
     await must(ctx, host, "service postgresql start");
@@ -67,13 +78,18 @@ export const legacyPostgres: Site = {
         const [primary, ...others] = ctx.hosts;
         const password = ensureSecretFile(postgresAppPasswordFile(s));
         const orders = ctx.dataset.keys ?? (previous?.orders as number | undefined) ?? DEFAULT_POSTGRES_ORDERS;
+        const server = (previous?.server as string | undefined) ?? ctx.postgresVersion ?? "15.18";
+        if (ctx.postgresVersion !== undefined && ctx.postgresVersion !== server) {
+            throw new Error(`the site runs PostgreSQL ${server}; to lay it out on ${ctx.postgresVersion}, run down first`);
+        }
+        const serverBinDir = legacyPostgresServer(server);
         if (previous?.orders !== undefined && orders !== previous.orders) {
             throw new Error(`the site holds a data set of ${previous.orders} orders; to load another, run down first`);
         }
         for (const host of ctx.hosts) {
             const hp = hostPaths(s, host);
             if (fs.existsSync(hp.siteMarker)) continue;
-            putOnHost(s, host, L.initScript, renderPostgresInit(), 0o755);
+            putOnHost(s, host, L.initScript, renderPostgresInit(serverBinDir), 0o755);
             putOnHost(s, host, L.keepalivedInit, renderKeepalivedInit(), 0o755);
             if (host === primary) {
                 putOnHost(s, host, L.keepalivedConfig, renderKeepalivedConf(host, vipAddress(s), HOST_INTERFACE), 0o644);
@@ -83,11 +99,11 @@ export const legacyPostgres: Site = {
             fs.writeFileSync(hp.siteMarker, SITE + "\n");
         }
         if (previous?.orders === undefined) {
-            const seeded = await createPrimary(ctx, primary, password, orders);
+            const seeded = await createPrimary(ctx, primary, password, orders, serverBinDir);
             await must(ctx, primary, "service keepalived start");
             await waitForVip(ctx, primary);
-            progress(`legacy-postgres: PostgreSQL ${L.version} primary on ${primary} behind VIP ${vipAddress(s)}; ${others.join(", ")} empty`);
-            return { orders, seedSeconds: seeded.seedSeconds, databaseBytes: seeded.bytes };
+            progress(`legacy-postgres: PostgreSQL ${server} primary on ${primary} behind VIP ${vipAddress(s)}; ${others.join(", ")} empty`);
+            return { orders, seedSeconds: seeded.seedSeconds, databaseBytes: seeded.bytes, server };
         }
         // Laid out before: a test or a migration may have changed it since, so report, never rewrite.
         const r = await ctx.exec(primary, `runuser -u postgres -- ${L.binDir}/pg_isready -q -h ${L.socketDir} -p ${L.port}`);
@@ -101,7 +117,9 @@ export const legacyPostgres: Site = {
             vip: { address: vipAddress(s), prefixLength: 24, interface: HOST_INTERFACE, virtualRouterId: L.virtualRouterId },
             postgres: {
                 version: L.version,
-                binDir: L.binDir,
+                server: (facts.server as string | undefined) ?? "15.18",
+                binDir: legacyPostgresServer((facts.server as string | undefined) ?? "15.18"),
+                clientBinDir: L.binDir,
                 dataDir: L.dataDir,
                 socketDir: L.socketDir,
                 port: L.port,

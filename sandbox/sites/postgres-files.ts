@@ -59,9 +59,9 @@ export function renderPgHba(): string {
 }
 
 /** /etc/init.d/postgresql: pg_ctl as the postgres account (postmaster.pid holds more than a pid, so pg_ctl decides). */
-export function renderPostgresInit(): string {
+export function renderPostgresInit(serverBinDir: string = LEGACY_POSTGRES.binDir): string {
     const L = LEGACY_POSTGRES;
-    const pgCtl = `runuser -u postgres -- ${L.binDir}/pg_ctl -D ${L.dataDir}`;
+    const pgCtl = `runuser -u postgres -- ${serverBinDir}/pg_ctl -D ${L.dataDir}`;
     return `#!/bin/sh
 ### BEGIN INIT INFO
 # Provides:          postgresql

@@ -21,6 +21,12 @@ export interface SiteContext {
      * @default - the version the site already runs, else Debian's
      */
     readonly redisVersion?: string;
+    /**
+     * PostgreSQL server build a PostgreSQL site runs: "15.18" (Debian's) or "15.17" (the npm
+     * package's server, see postgres-versions.ts; already validated).
+     * @default - the build the site already runs, else Debian's
+     */
+    readonly postgresVersion?: string;
     /** Runs `sh -c cmd` on a host (in its namespaces). */
     exec(host: string, cmd: string, opts?: ExecOptions): Promise<RunResult>;
 }

@@ -55,9 +55,9 @@ export class PostgresScenario {
     }
 
     /** A fresh legacy site (unless one is up and untouched) and a new stack for it. */
-    async fresh(label: string, patch: Record<string, unknown> = {}): Promise<void> {
+    async fresh(label: string, patch: Record<string, unknown> = {}, server?: string, orders?: number): Promise<void> {
         const started = Date.now();
-        this.inv = await freshLegacyPostgres();
+        this.inv = await freshLegacyPostgres(orders, server);
         this.password = postgresAppPassword(this.inv);
         this.vip = this.inv.vip!.address;
         this.stackName = `test-postgres-${process.pid}-${++scenarios}`;

@@ -139,4 +139,59 @@ describe("PostgresHa plan", function () {
             "host postgres replicator 10.0.0.12/32 scram-sha-256",
         ]);
     });
+
+    it("upgrades the master after the standby's check, both undone as the way back then the switch back", function () {
+        const r = resolvePostgresHa("postgres", args({ upgrade: { version: "16", binDir: "/opt/pg16/bin" } }));
+        assert.deepEqual(r.upgrade, { version: "16", binDir: "/opt/pg16/bin" });
+        const plan = planPostgresHa("postgres", r, PASSWORD);
+        assert.deepEqual(inOrder(plan).map((s) => `${s.host} ${s.id}`), [
+            `h1 ${S.masterReplication}`, `h2 ${S.standbyBuild}`, `h2 ${S.standbyOldVersion}`, `h1 ${S.masterUpgrade}`,
+        ]);
+        const upgrade = plan.steps.find((s) => s.id === S.masterUpgrade)!;
+        assert.match(upgrade.action.forward, /pg_upgrade" --link/);
+        assert.match(upgrade.action.inverse, /refusing the way back to PostgreSQL \$mw_old_major/);
+        assert.match(upgrade.action.inverse, /pg_promote/);
+        assert.match(upgrade.action.inverse, /find "\$mw_data" -mindepth 1 -delete/, "the master is rebuilt from an empty data directory");
+        for (const s of plan.steps) {
+            for (const direction of ["forward", "inverse"] as const) {
+                execFileSync("sh", ["-n"], { input: renderScript({ component: "postgres", step: s.id, direction, body: s.action[direction] }) });
+            }
+        }
+        assert.equal(resolvePostgresHa("postgres", args({ upgrade: { version: "16" } })).upgrade!.binDir, "/usr/lib/postgresql/16/bin");
+    });
+
+    it("rejects an upgrade that goes down, a minor roll onto the same binaries, or one while the standby is the primary", function () {
+        assert.deepEqual(problems(args({ primary: "h2", upgrade: { version: "14", binDir: "bin" } })).sort(), [
+            "primary: must be the master (h1) during an upgrade: the upgrade runs on the primary while the standby keeps the old version",
+            "upgrade.binDir: must be an absolute path (start with /)",
+            "upgrade.version: must be version (15, a minor roll) or a major version above it (pg_upgrade only goes up)",
+        ]);
+        assert.deepEqual(problems(args({ binDir: "/opt/pg/bin", upgrade: { version: "15", binDir: "/opt/pg/bin" } })), [
+            "upgrade.binDir: must differ from binDir for a minor roll (the pair restarts on the build in upgrade.binDir)",
+        ]);
+    });
+
+    it("rolls a minor version standby first, then the switchover, then the switch back, undone in reverse on the old build", function () {
+        const r = resolvePostgresHa("postgres", args({ binDir: "/opt/pg15.17/bin", clientBinDir: "/usr/lib/postgresql/15/bin", upgrade: { version: "15", binDir: "/usr/lib/postgresql/15/bin" } }));
+        const plan = planPostgresHa("postgres", r, PASSWORD);
+        assert.deepEqual(inOrder(plan).map((s) => `${s.host} ${s.id}`), [
+            `h1 ${S.masterReplication}`, `h2 ${S.standbyBuild}`, `h2 ${S.standbyMinorRoll}`, `h1 ${S.masterMinorRoll}`, `h2 ${S.standbyMinorSwitchBack}`,
+        ]);
+        const step = (id: string) => plan.steps.find((s) => s.id === id)!.action;
+        assert.match(step(S.standbyMinorRoll).forward, /^mw_bin='\/usr\/lib\/postgresql\/15\/bin'$/m);
+        assert.match(step(S.standbyMinorRoll).inverse, /^mw_bin='\/opt\/pg15\.17\/bin'$/m);
+        assert.match(step(S.masterMinorRoll).forward, /^mw_new='10\.0\.0\.12'$/m, "the master's step switches over to the standby");
+        assert.match(step(S.standbyMinorSwitchBack).forward, /^mw_new='10\.0\.0\.11'$/m, "the last step switches back to the master");
+        assert.match(step(S.masterReplication).forward, /^mw_cbin='\/usr\/lib\/postgresql\/15\/bin'$/m, "client tools apart from the server's");
+        for (const s of plan.steps) {
+            for (const direction of ["forward", "inverse"] as const) {
+                execFileSync("sh", ["-n"], { input: renderScript({ component: "postgres", step: s.id, direction, body: s.action[direction] }) });
+            }
+        }
+    });
+
+    it("keeps the triggers of a pair whose client tools are its server's", function () {
+        const plain = planPostgresHa("postgres", resolvePostgresHa("postgres", args()), PASSWORD);
+        assert.doesNotMatch(String(plain.steps[0].triggers![0]), /clientBinDir/);
+    });
 });
