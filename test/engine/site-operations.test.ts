@@ -161,6 +161,7 @@ describe("site operations: approval flow on site A, site B untouched, waves of b
                 assert.ok(e instanceof ApprovalRefused, `refused: ${e.message}`);
                 assert.match(e.message, /the config \(stacks\/Pulumi\..*\.yaml or the inventory it names\) changed since approval/);
                 assert.match(e.message, /nothing was run/);
+                console.log(e.message.replace(/^/gm, "      "));
                 return true;
             });
             assert.deepEqual(await journalSince(mark, COMPONENT), [], "no step ran");
