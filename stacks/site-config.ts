@@ -127,10 +127,7 @@ function readHosts(config: pulumi.Config, p: Problems): HostConfig[] {
     return hosts ?? [];
 }
 
-/**
- * A topology's config object, or undefined when the site does not run it: the key is absent, or
- * empty (`{}`, the default Pulumi.yaml declares for every topology key).
- */
+/** A topology's config object, or undefined when the site does not run it: the key is absent, null or `{}`. */
 export function topologyConfig<T extends object>(config: pulumi.Config, key: string): T | undefined {
     const value = config.getObject<T>(key);
     return value === undefined || value === null || (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0) ? undefined : value;

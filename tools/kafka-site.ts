@@ -88,7 +88,7 @@ export async function kafkaSiteStack(name: string, patch: KafkaConfigPatch = {})
     const inv = sandbox.inventory();
     const stack = await localStack(projectRoot, name);
     const existing = await stack.getAllConfig();
-    // Pulumi.yaml's default for an absent topology key is `{}`.
+    // An empty object is no topology (stacks/site-config.ts topologyConfig).
     const configured = (existing["middleware:kafka"]?.value ?? "{}") !== "{}";
     if (configured && Object.keys(patch).length === 0) return stack;
     const config = sandboxKafkaConfig();
