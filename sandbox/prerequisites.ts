@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import { progress } from "./progress";
 import { must, run, sleep, waitFor } from "./run";
+import { ensureFastdfsBuild, FASTDFS_PUBLISH_ROOT, fastdfsBuildReady, SANDBOX_FASTDFS_VERSION } from "./sites/fastdfs-build";
 import { ensureMiddlewareJars, JARS_PUBLISH_ROOT, KAFKA_VERSION, middlewareJarsReady, ZOOKEEPER_VERSION } from "./sites/kafka-jars";
 import { ensureRedisVersions, REDIS_PUBLISH_ROOT, redisVersionsReady, SANDBOX_REDIS_VERSIONS } from "./sites/redis-versions";
 
@@ -16,6 +17,7 @@ export const PREREQUISITES_COMMAND = "npm run prerequisites";
  * namespace's /etc/postgresql and /var/lib/postgresql (each host has its own, empty, copies of
  * those dirs) and asks invoke-rc.d to start it, which the policy-rc.d below refuses.
  * The JRE runs Kafka and ZooKeeper from the jars Maven fetches (see ensureMiddlewareJars).
+ * gcc, make, libc6-dev and perl build FastDFS and nginx from the vendored sources (see ensureFastdfsBuild).
  */
 export const PACKAGES: readonly string[] = [
     "openssh-server",
@@ -31,6 +33,10 @@ export const PACKAGES: readonly string[] = [
     "postgresql",
     "openjdk-17-jre-headless",
     "maven",
+    "gcc",
+    "make",
+    "libc6-dev",
+    "perl",
 ];
 
 /** Daemons whose packages would start them in the root namespace on install. */
@@ -70,6 +76,7 @@ export async function missingPrerequisites(): Promise<string[]> {
     if (process.arch === "x64" && !redisVersionsReady()) {
         missing.push(`Redis ${Object.keys(SANDBOX_REDIS_VERSIONS).join(" and ")} builds (Maven Central, for the hosts under ${REDIS_PUBLISH_ROOT})`);
     }
+    if (!fastdfsBuildReady()) missing.push(`FastDFS ${SANDBOX_FASTDFS_VERSION} and nginx with its module (built from the vendored sources, for the hosts under ${FASTDFS_PUBLISH_ROOT})`);
     return missing;
 }
 
@@ -103,7 +110,7 @@ export async function installPrerequisites(): Promise<void> {
     const started = Date.now();
     const missing = await missingPrerequisites();
     if (missing.length === 0) {
-        progress(`prerequisites: all present (${PACKAGES.length} Debian packages, Kafka/ZooKeeper jars, Redis builds), checked in ${Date.now() - started} ms`);
+        progress(`prerequisites: all present (${PACKAGES.length} Debian packages, Kafka/ZooKeeper jars, Redis builds, FastDFS build), checked in ${Date.now() - started} ms`);
         return;
     }
     progress(`prerequisites: installing ${missing.join("; ")}`);
@@ -125,6 +132,7 @@ export async function ensurePackages(): Promise<void> {
     await ensureMiddlewareJars();
     if (process.arch === "x64") await ensureRedisVersions();
     else progress(`redis: no Redis 6.2 builds for ${process.arch}; only Debian's Redis is available`);
+    await ensureFastdfsBuild();
 }
 
 /**
