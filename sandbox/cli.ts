@@ -10,6 +10,7 @@ const USAGE = `usage: npm run sandbox -- COMMAND
   up [--hosts N] [--site NAME] [--keys N] [--seed N] [--redis-version V] [--authorize FILE.pub]
                       create the hosts (and lay out a site), or bring them back to working order;
                       --site legacy-postgres: PostgreSQL 15 primary on h1 (about 300 MB seeded; --keys N orders), h2 h3 empty (--hosts 3)
+                      --site legacy-fastdfs: FastDFS trackers, storages and nginx on h1 h2 (about 2000 files seeded; --keys N files), h3 empty (--hosts 3)
                       --redis-version: legacy-redis on ${redisVersions().join(", ")} (default ${DEBIAN_REDIS_VERSION}, Debian's)
                       (installs missing prerequisites first, as the next command does)
   prerequisites [--check]

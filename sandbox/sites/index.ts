@@ -1,9 +1,10 @@
+import { legacyFastdfs } from "./legacy-fastdfs";
 import { legacyPostgres } from "./legacy-postgres";
 import { legacyRedis } from "./legacy-redis";
 import { Site } from "./site";
 
 /** The sites `up --site NAME` can lay out. */
-export const SITES: readonly Site[] = [legacyRedis, legacyPostgres];
+export const SITES: readonly Site[] = [legacyRedis, legacyPostgres, legacyFastdfs];
 
 /** The site called `name`; throws listing the known ones otherwise. */
 export function siteByName(name: string): Site {
