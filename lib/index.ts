@@ -18,3 +18,4 @@ export * from "./core/step";
 export * from "./core/validate";
 export * from "./redis";
 export * from "./postgres";
+export * from "./fastdfs";

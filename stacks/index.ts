@@ -3,6 +3,7 @@
  * Removing a topology from the config rolls that topology back; `pulumi destroy` rolls back
  * the whole site.
  */
+import { FastDfs } from "../lib/fastdfs/component";
 import { PostgresHa } from "../lib/postgres/component";
 import { RedisHa } from "../lib/redis/component";
 import { readSite } from "./site-config";
@@ -42,5 +43,24 @@ export const postgres = site.postgres
               catchUpSeconds: c.catchUpSeconds,
           });
           return { endpoint: pair.endpoint, primary: pair.primaryHost, standby: pair.standbyHost };
+      })()
+    : undefined;
+
+export const fastdfs = site.fastdfs
+    ? (() => {
+          const c = site.fastdfs;
+          const host = (name: string) => site.hosts.get(name)!;
+          const f = new FastDfs(c.name ?? "fastdfs", {
+              trackers: c.trackers.map((t) => ({ host: host(t.host), added: t.added })),
+              storages: c.storages.map((s) => ({ host: host(s.host), group: s.group, id: s.id })),
+              vip: c.vip,
+              version: c.version,
+              home: c.home,
+              legacy: c.legacy,
+              managed: c.managed,
+              ports: c.ports,
+              waitSeconds: c.waitSeconds,
+          });
+          return { downloadEndpoint: f.downloadEndpoint, trackers: f.trackers, version: f.version };
       })()
     : undefined;

@@ -10,6 +10,7 @@ import type { HostArgs } from "../lib/core/host";
 import { Problems } from "../lib/core/validate";
 import type { RedisInstallSource, RedisVipArgs } from "../lib/redis/args";
 import type { PostgresVipArgs } from "../lib/postgres/args";
+import type { FastDfsLegacyLayout, FastDfsManagedLayout, FastDfsPorts, FastDfsVipArgs } from "../lib/fastdfs/args";
 import type { Inventory } from "../sandbox/inventory";
 
 /** One host as written in `middleware:hosts`. */
@@ -64,12 +65,30 @@ export interface PostgresConfig {
     readonly catchUpSeconds?: number;
 }
 
+/** The FastDFS site as written in `middleware:fastdfs`; hosts by name. */
+export interface FastDfsConfig {
+    /** @default - `fastdfs` */
+    readonly name?: string;
+    /** Three trackers; `added: true` on the host that gets the third. */
+    readonly trackers: readonly { readonly host: string; readonly added?: boolean }[];
+    /** The legacy storages (each with nginx), migrated one at a time in this order. */
+    readonly storages: readonly { readonly host: string; readonly group: string; readonly id: string }[];
+    readonly version: string;
+    readonly home?: string;
+    readonly vip: FastDfsVipArgs;
+    readonly legacy?: FastDfsLegacyLayout;
+    readonly managed?: FastDfsManagedLayout;
+    readonly ports?: FastDfsPorts;
+    readonly waitSeconds?: number;
+}
+
 /** The site: its hosts by name and the topologies it runs. */
 export interface Site {
     readonly hosts: ReadonlyMap<string, HostArgs>;
     readonly redis?: RedisConfig & { readonly password: pulumi.Output<string> };
     /** The password is `middleware:postgresReplicationPassword` (secret) when set, else generated. */
     readonly postgres?: PostgresConfig & { readonly replicationPassword?: pulumi.Output<string> };
+    readonly fastdfs?: FastDfsConfig;
 }
 
 function readHosts(config: pulumi.Config, p: Problems): HostConfig[] {
@@ -121,6 +140,16 @@ export function readSite(config = new pulumi.Config("middleware")): Site {
             if (!hosts.has(postgres[role])) p.add(`middleware:postgres.${role}`, `must name a host of the site (${[...hosts.keys()].join(", ")})`, postgres[role]);
         }
     }
+    const fastdfs = config.getObject<FastDfsConfig>("fastdfs");
+    if (fastdfs) {
+        const known = (h: unknown) => typeof h === "string" && hosts.has(h);
+        (Array.isArray(fastdfs.trackers) ? fastdfs.trackers : []).forEach((t, i) => {
+            if (!known(t?.host)) p.add(`middleware:fastdfs.trackers[${i}].host`, `must name a host of the site (${[...hosts.keys()].join(", ")})`, t?.host);
+        });
+        (Array.isArray(fastdfs.storages) ? fastdfs.storages : []).forEach((s, i) => {
+            if (!known(s?.host)) p.add(`middleware:fastdfs.storages[${i}].host`, `must name a host of the site (${[...hosts.keys()].join(", ")})`, s?.host);
+        });
+    }
     p.throwIfAny(`stack ${pulumi.getStack()}`);
     // Optional secrets: the components generate them (random.RandomPassword) when the site does not choose them.
     const vrrpPassword = config.getSecret("redisVrrpPassword");
@@ -129,5 +158,6 @@ export function readSite(config = new pulumi.Config("middleware")): Site {
         hosts,
         redis: redis && password ? { ...redis, password, vip: { ...redis.vip, password: vrrpPassword } } : undefined,
         postgres: postgres ? { ...postgres, replicationPassword } : undefined,
+        fastdfs,
     };
 }
