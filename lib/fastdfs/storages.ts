@@ -105,6 +105,8 @@ export function migrateStorage(r: ResolvedFastDfs, s: FastDfsStorageArgs): Rever
     const legacyData = `${l.storePath}/data`;
     const managedData = `${m.storePath}/data`;
     const nginxMark = `${l.nginxDir}/${NGINX_MARK_FILE}`;
+    // Set once the managed storage has run: only then does its binlog go back with the files.
+    const ran = '"$MW_STEP_DIR/managed-storage-ran"';
     const managedInit = (init: string) => sh`grep -qsF ${MANAGED_MARK} ${init}`;
     const forward = sh`${raw(fastdfsPreamble(r))}
 if ! mw_exists ${`${l.storageDir}_bak`}; then
@@ -126,7 +128,10 @@ if [ ! -d ${m.storageBase} ]; then
     mw_mark ${`the legacy storage's data and logs carried to ${m.storageBase}`}
 fi
 mkdir -p ${m.storePath}
-if [ -d ${legacyData} ] && ! mw_exists ${managedData}; then
+if [ -d ${legacyData} ] && mw_exists ${managedData}; then
+    mw_die ${`both ${legacyData} and ${managedData} exist: refusing to choose (resolve by hand)`}
+fi
+if [ -d ${legacyData} ]; then
     if [ "$(stat -c %d ${l.storePath})" = "$(stat -c %d ${m.storePath})" ]; then
         mv ${legacyData} ${managedData}
         mw_mark ${`the stored files moved (renamed, not copied) from ${legacyData} to ${managedData}`}
@@ -153,6 +158,7 @@ mw_put ${`${l.nginxDir}/conf/mod_fastdfs.conf`} 0644 ${f.modConf}
 mw_put ${`${l.nginxDir}/conf/nginx.conf`} 0644 ${f.nginxConf}
 mw_put ${initN} 0755 ${f.nginxInit}
 mw_svc ${l.storageService} start >/dev/null || mw_die ${`the managed storage did not start; see ${m.storageBase}/logs/storaged.log`}
+mkdir -p "$MW_STEP_DIR" && : >${raw(ran)}
 mw_mark 'the managed storage started'
 ${raw(waitInSync(r, s, m.storageBase))}mw_svc ${l.nginxService} start >/dev/null || mw_die ${`nginx did not start; see ${l.nginxDir}/logs/error.log`}
 ${raw(waitServing(r, s, m.storePath))}`;
@@ -186,7 +192,7 @@ mw_restore ${initS}
 mw_restore ${initN}
 mw_restore ${l.nginxDir}
 mw_restore ${l.storageDir}
-if [ -d ${`${m.storageBase}/data`} ]; then
+if [ -e ${raw(ran)} ] && [ -d ${`${m.storageBase}/data`} ]; then
     # The binlog and sync marks of the managed period go back with the files they describe.
     rm -rf ${`${l.storageDir}/data.mw`}
     cp -a ${`${m.storageBase}/data`} ${`${l.storageDir}/data.mw`}
@@ -195,6 +201,7 @@ if [ -d ${`${m.storageBase}/data`} ]; then
     mv ${`${l.storageDir}/data.mw`} ${`${l.storageDir}/data`}
 fi
 rm -rf ${m.storageBase} ${`${m.storageBase}.mw`}
+rm -f ${raw(ran)}
 mw_svc ${l.storageService} start >/dev/null || mw_die 'the legacy storage did not start'
 ${raw(waitInSync(r, s, l.storageDir))}mw_svc ${l.nginxService} start >/dev/null || mw_die 'the legacy nginx did not start'
 ${raw(waitServing(r, s, l.storePath))}`;
