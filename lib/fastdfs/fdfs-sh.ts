@@ -9,6 +9,13 @@ import { raw, sh } from "../core/shell";
 import type { ResolvedFastDfs } from "./args";
 import { renderClientConf, renderStorageIds } from "./files";
 
+/**
+ * The sync lag (seconds) under which a storage counts as in sync: the trackers see lags only
+ * through the storages' stat reports (every 5 s in the configs the library writes), so a storage
+ * taking uploads all the time shows a few seconds.
+ */
+export const SYNC_LAG_SECONDS = 10;
+
 /** `address:port` of every tracker, legacy ones first. */
 export function trackerEndpoints(r: ResolvedFastDfs, which: "all" | "legacy" = "all"): string[] {
     return r.trackers.filter((t) => which === "all" || !t.added).map((t) => `${t.host.address}:${r.ports.tracker}`);
@@ -23,7 +30,7 @@ export function storageIds(r: ResolvedFastDfs): string {
  * Preamble of every FastDFS step. Defines `mw_mark`, `mw_die`, `mw_wait SECONDS WHAT CMD...`,
  * `mw_fdfs PROGRAM ARGS...` (a FastDFS program with its libraries), `mw_state TRACKER ADDR`
  * (a storage's state as TRACKER sees it), `mw_active_everywhere ADDR`, `mw_synced_everywhere ADDR`,
- * `mw_leaders CONF` (how many trackers of CONF say they lead), `mw_marks_caught_up BASE`,
+ * `mw_leaders CONF` (how many trackers of CONF say they lead), `mw_tracker_answers ADDR:PORT`, `mw_one_leader`,
  * `mw_port_busy PORT`, `mw_serves URL`, `mw_backup PATH`, `mw_restore PATH`, `mw_put FILE MODE TEXT`,
  * `mw_svc SERVICE start|stop|status`; writes `$mw_client` (every tracker) and
  * `$mw_legacy_client` (the legacy trackers) under the state dir.
@@ -60,10 +67,15 @@ mw_storage_port=${r.ports.storage}
 mw_state() {
     mw_fdfs fdfs_monitor "$mw_client" -h "$1" 2>/dev/null | awk -v h="$2:$mw_storage_port" '$1 == "host" && $3 == h { print $4; exit }'
 }
+mw_lag_of() { printf '%s' "$1" | sed -n 's/.*(\\([0-9]*\\) seconds* delay).*/\\1/p'; }
 mw_synced() {
     mw_line=$(mw_fdfs fdfs_monitor "$mw_client" -h "$1" 2>/dev/null | awk -v h="$2:$mw_storage_port" '$1 == "host" { cur = ($3 == h) } cur && $1 == "last_synced_timestamp" { print; exit }')
     [ -n "$mw_line" ] || return 1
-    case $mw_line in *never*) return 1;; *"("*[1-9]*" delay)"*) return 1;; esac
+    if printf '%s' "$mw_line" | grep -Eq 'never|day|hour|minute'; then return 1; fi
+    if printf '%s' "$mw_line" | grep -q ' delay)'; then
+        mw_lag=$(mw_lag_of "$mw_line")
+        [ -n "$mw_lag" ] && [ "$mw_lag" -le ${String(SYNC_LAG_SECONDS)} ]
+    fi
 }
 mw_active_everywhere() {
     for mw_t in $mw_trackers; do [ "$(mw_state "$mw_t" "$1")" = ACTIVE ] || return 1; done
@@ -71,18 +83,13 @@ mw_active_everywhere() {
 mw_synced_everywhere() {
     for mw_t in $mw_trackers; do mw_synced "$mw_t" "$1" || return 1; done
 }
-mw_leaders() { mw_fdfs fdfs_tracker_stat -c "$1" 2>/dev/null | grep -c 'is_leader: 1' || :; }
-# Every mark of BASE's storage (how far it has pushed its binlog to each peer) is at the binlog's end.
-mw_marks_caught_up() {
-    mw_sync="$1/data/sync"
-    mw_idx=$(sed -n 's/^current_write=//p' "$mw_sync/binlog_index.dat" 2>/dev/null)
-    [ -n "$mw_idx" ] || return 1
-    mw_size=$(wc -c <"$mw_sync/binlog.$(printf %03d "$mw_idx")" 2>/dev/null || echo 0)
-    for mw_m in "$mw_sync"/*.mark; do
-        [ -e "$mw_m" ] || continue
-        [ "$(sed -n 's/^binlog_index=//p' "$mw_m")" = "$mw_idx" ] && [ "$(sed -n 's/^binlog_offset=//p' "$mw_m")" = "$mw_size" ] || return 1
-    done
+mw_tracker_answers() { mw_fdfs fdfs_monitor "$mw_client" -h "$1" 2>/dev/null | grep -q '^group count'; }
+# The trackers agree: every one of them in the list, exactly one leading.
+mw_one_leader() {
+    mw_ts=$(mw_fdfs fdfs_tracker_stat -c "$mw_client" 2>/dev/null) || return 1
+    [ "$(printf '%s\n' "$mw_ts" | grep -c 'is_active: 1')" = ${String(r.trackers.length)} ] && [ "$(printf '%s\n' "$mw_ts" | grep -c 'is_leader: 1')" = 1 ]
 }
+mw_leaders() { mw_fdfs fdfs_tracker_stat -c "$1" 2>/dev/null | grep -c 'is_leader: 1' || :; }
 mw_port_busy() { ss -Hltn "sport = :$1" | grep -q .; }
 mw_serves() { curl -sf -o /dev/null --max-time 5 "$1"; }
 mw_exists() { [ -e "$1" ] || [ -L "$1" ]; }

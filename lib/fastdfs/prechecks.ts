@@ -12,6 +12,9 @@ import { fastdfsPreamble } from "./fdfs-sh";
 /** Room wanted on the managed layout's file system beyond the base dirs copied there, in KiB. */
 export const FREE_SPACE_HEADROOM_KB = 64 * 1024;
 
+/** How long a pre-check waits for a storage's state and sync lag to settle (the storages report every few seconds). */
+export const SETTLE_SECONDS = 30;
+
 /** What runs on a host, so what its pre-check looks at. */
 export interface HostRoles {
     readonly legacyTracker: boolean;
@@ -39,11 +42,12 @@ export function precheck(r: ResolvedFastDfs, host: string, roles: HostRoles): Re
 [ -f ${`${l.storageDir}/conf/storage.conf`} ] || mw_problem ${`the legacy storage config ${l.storageDir}/conf/storage.conf is missing`}
 grep -Eq ${`^group_name *= *${roles.storage.group}$`} ${`${l.storageDir}/conf/storage.conf`} 2>/dev/null || mw_problem ${`the legacy storage is not of group ${roles.storage.group}`}
 for t in $mw_legacy_trackers; do
-    s=$(mw_state "$t" ${address})
-    [ "$s" = ACTIVE ] || mw_problem "the storage ${raw(address)} is $\{s:-unknown} on the tracker $t, not ACTIVE"
-    mw_synced "$t" ${address} || mw_problem "the storage ${raw(address)} is not in sync as the tracker $t sees it"
+    mw_is_active() { [ "$(mw_state "$t" ${address})" = ACTIVE ]; }
+    mw_wait ${SETTLE_SECONDS} "the storage ${raw(address)} to be ACTIVE on the tracker $t" mw_is_active ||
+        mw_problem "the storage ${raw(address)} is $(mw_state "$t" ${address} || :) on the tracker $t, not ACTIVE"
+    mw_wait ${SETTLE_SECONDS} "the storage ${raw(address)} to be in sync on the tracker $t" mw_synced "$t" ${address} ||
+        mw_problem "the storage ${raw(address)} is not in sync as the tracker $t sees it"
 done
-mw_marks_caught_up ${l.storageDir} || mw_problem 'this storage has not pushed its whole binlog to its peers yet'
 mw_serves "http://127.0.0.1:${raw(String(r.ports.http))}/" >/dev/null 2>&1 || mw_port_busy ${r.ports.http} || mw_problem ${`nginx does not listen on port ${r.ports.http}`}
 mw_need_kb=$(du -sk ${`${l.storageDir}/data`} ${`${l.storageDir}/logs`} 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
 if [ "$(stat -c %d ${l.storePath})" != "$(stat -c %d "$mw_probe")" ]; then

@@ -16,11 +16,10 @@ import { renderClientConf, renderDaemonInit, renderModFastdfsConf, renderNginxCo
 /** Marks a managed nginx dir (the legacy one has none). */
 export const NGINX_MARK_FILE = ".managed-by-pulumi-middleware";
 
-/** Fragment: wait until this storage is ACTIVE and in sync on every tracker, and has pushed its binlog. */
-function waitInSync(r: ResolvedFastDfs, s: FastDfsStorageArgs, base: string): string {
+/** Fragment: wait until this storage is ACTIVE and in sync on every tracker (see SYNC_LAG_SECONDS). */
+function waitInSync(r: ResolvedFastDfs, s: FastDfsStorageArgs): string {
     return sh`mw_wait ${r.waitSeconds} ${`storage ${s.host.name} to be ACTIVE on every tracker`} mw_active_everywhere ${s.host.address}
 mw_wait ${r.waitSeconds} ${`storage ${s.host.name} to be in sync on every tracker`} mw_synced_everywhere ${s.host.address}
-mw_wait ${r.waitSeconds} ${`storage ${s.host.name} to push its binlog to its peers`} mw_marks_caught_up ${base}
 mw_mark 'the storage is ACTIVE and in sync'
 `;
 }
@@ -43,7 +42,7 @@ export function learnTrackers(r: ResolvedFastDfs, s: FastDfsStorageArgs): Revers
     const lines = trackerEndpoints(r).map((t) => `tracker_server = ${t}`).join("\n");
     const restart = sh`mw_svc ${r.legacy.storageService} stop >/dev/null || mw_die 'the legacy storage did not stop'
 mw_svc ${r.legacy.storageService} start >/dev/null || mw_die 'the legacy storage did not start'
-${raw(waitInSync(r, s, r.legacy.storageDir))}`;
+${raw(waitInSync(r, s))}`;
     const forward = sh`${raw(fastdfsPreamble(r))}
 mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
 [ -e ${raw(saved)} ] || cp -p ${conf} ${raw(saved)}
@@ -56,7 +55,8 @@ if ! cmp -s ${`${conf}.mw`} ${conf}; then
 else
     rm -f ${`${conf}.mw`}
 fi
-mw_mark 'the legacy storage knows every tracker'
+mw_wait ${r.waitSeconds} ${`all ${r.trackers.length} trackers to know each other with one leader`} mw_one_leader
+mw_mark 'the legacy storage knows every tracker; the trackers have one leader'
 `;
     const inverse = sh`${raw(fastdfsPreamble(r))}
 if [ -e ${raw(saved)} ]; then
@@ -160,7 +160,7 @@ mw_put ${initN} 0755 ${f.nginxInit}
 mw_svc ${l.storageService} start >/dev/null || mw_die ${`the managed storage did not start; see ${m.storageBase}/logs/storaged.log`}
 mkdir -p "$MW_STEP_DIR" && : >${raw(ran)}
 mw_mark 'the managed storage started'
-${raw(waitInSync(r, s, m.storageBase))}mw_svc ${l.nginxService} start >/dev/null || mw_die ${`nginx did not start; see ${l.nginxDir}/logs/error.log`}
+${raw(waitInSync(r, s))}mw_svc ${l.nginxService} start >/dev/null || mw_die ${`nginx did not start; see ${l.nginxDir}/logs/error.log`}
 ${raw(waitServing(r, s, m.storePath))}`;
     const inverse = sh`${raw(fastdfsPreamble(r))}
 if ${raw(managedInit(initN))}; then
@@ -203,7 +203,7 @@ fi
 rm -rf ${m.storageBase} ${`${m.storageBase}.mw`}
 rm -f ${raw(ran)}
 mw_svc ${l.storageService} start >/dev/null || mw_die 'the legacy storage did not start'
-${raw(waitInSync(r, s, l.storageDir))}mw_svc ${l.nginxService} start >/dev/null || mw_die 'the legacy nginx did not start'
+${raw(waitInSync(r, s))}mw_svc ${l.nginxService} start >/dev/null || mw_die 'the legacy nginx did not start'
 ${raw(waitServing(r, s, l.storePath))}`;
     return { forward, inverse };
 }

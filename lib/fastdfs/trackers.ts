@@ -32,8 +32,7 @@ function startManaged(r: ResolvedFastDfs, address: string): string {
 mw_put ${t.ids} 0644 ${`${MANAGED_MARK}\n${storageIds(r)}`}
 mw_put ${t.init} 0755 ${t.initText}
 mw_svc ${r.legacy.trackerService} start >/dev/null || mw_die ${`the managed tracker did not start; see ${r.managed.trackerBase}/logs/trackerd.log`}
-mw_tracker_up() { mw_fdfs fdfs_tracker_stat -c "$mw_client" 2>/dev/null | grep -q ${`^${address}:${r.ports.tracker}, is_leader: [01], is_active: 1`}; }
-mw_wait ${r.waitSeconds} 'the managed tracker to answer' mw_tracker_up
+mw_wait ${r.waitSeconds} 'the managed tracker to answer' mw_tracker_answers ${`${address}:${r.ports.tracker}`}
 mw_mark 'the managed tracker answers'
 `;
 }
@@ -99,8 +98,7 @@ rmdir ${r.managed.confDir} 2>/dev/null || :
 if mw_exists ${`${init}_bak`}; then mw_restore ${init}; fi
 mw_restore ${l.trackerDir}
 mw_svc ${l.trackerService} start >/dev/null || mw_die 'the legacy tracker did not start'
-mw_legacy_up() { mw_fdfs fdfs_tracker_stat -c "$mw_legacy_client" 2>/dev/null | grep -q ${`^${address}:${r.ports.tracker}, is_leader: [01], is_active: 1`}; }
-mw_wait ${r.waitSeconds} 'the legacy tracker to answer' mw_legacy_up
+mw_wait ${r.waitSeconds} 'the legacy tracker to answer' mw_tracker_answers ${`${address}:${r.ports.tracker}`}
 mw_mark 'the legacy tracker is back'
 `;
     return { forward, inverse };
