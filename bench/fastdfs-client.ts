@@ -133,10 +133,15 @@ export function startFastdfsClient(o: FastdfsClientOptions): RunningFastdfsClien
     const pool = o.files.filter((f) => f.size <= 64 * 1024);
     const downloader = (async () => {
         let i = 0;
+        // The endpoint that served last is tried first; every 25th download tries the VIP first
+        // again, so that the client moves to it once it is up.
+        let preferred = o.endpoints[0];
         while (running) {
             const candidates = uploaded.length && i % 4 === 3 ? uploaded : pool;
-            const f = candidates[(i++ * 7919) % candidates.length];
-            const got = await download(o.endpoints, f, 500);
+            const f = candidates[(i * 7919) % candidates.length];
+            const first = i++ % 25 === 0 ? o.endpoints[0] : preferred;
+            const got = await download([first, ...o.endpoints.filter((e) => e !== first)], f, 300);
+            if (got) preferred = got.endpoint;
             const now = performance.now();
             if (got) {
                 downloads++;

@@ -118,6 +118,24 @@ mw_put() {
     mv -f "$1.mw" "$1"
 }
 mw_svc() { service "$1" "$2"; }
+# Records, once per step, the topmost missing ancestor of each managed path: what the migration creates.
+mw_record_made() {
+    mkdir -p "$MW_STEP_DIR"
+    [ ! -e "$MW_STEP_DIR/made" ] || return 0
+    for mw_p in ${[r.managed.trackerBase, r.managed.storageBase, r.managed.storePath, r.managed.confDir]}; do
+        mw_top=; while [ ! -e "$mw_p" ]; do mw_top=$mw_p; mw_p=$(dirname "$mw_p"); done
+        [ -z "$mw_top" ] || printf '%s\n' "$mw_top"
+    done | sort -u >"$MW_STEP_DIR/made.mw"
+    mv "$MW_STEP_DIR/made.mw" "$MW_STEP_DIR/made"
+}
+# Removes the empty directories the migration created (see mw_record_made).
+mw_remove_made() {
+    [ -e "$MW_STEP_DIR/made" ] || return 0
+    while read -r mw_p; do
+        [ ! -d "$mw_p" ] || find "$mw_p" -depth -type d -empty -delete
+    done <"$MW_STEP_DIR/made"
+    rm -f "$MW_STEP_DIR/made"
+}
 `;
 }
 

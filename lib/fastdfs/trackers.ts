@@ -53,12 +53,14 @@ export function addTracker(r: ResolvedFastDfs, host: string): Reversible {
     const address = r.hosts.get(host)!.address;
     const base = r.managed.trackerBase;
     const forward = sh`${raw(fastdfsPreamble(r))}
+mw_record_made
 mkdir -p ${`${base}/data`} ${`${base}/logs`}
 ${raw(startManaged(r, address))}`;
     const inverse = sh`${raw(fastdfsPreamble(r))}
 ${raw(removeManaged(r))}rm -rf ${base}
 rm -f ${managedTracker(r).ids}
 rmdir ${r.managed.confDir} 2>/dev/null || :
+mw_remove_made
 mw_mark 'the added tracker is gone'
 `;
     return { forward, inverse };
@@ -73,6 +75,7 @@ export function migrateTracker(r: ResolvedFastDfs, host: string): Reversible {
     const rejoined = r.storages.map((s) => sh`mw_wait ${r.waitSeconds} ${`storage ${s.host.name} to be ACTIVE on this tracker`} mw_is_active ${s.host.address}`).join("\n");
     const forward = sh`${raw(fastdfsPreamble(r))}
 mw_is_active() { [ "$(mw_state ${`${address}:${r.ports.tracker}`} "$1")" = ACTIVE ]; }
+mw_record_made
 if ! mw_exists ${`${l.trackerDir}_bak`}; then
     mw_svc ${l.trackerService} stop >/dev/null || mw_die 'the legacy tracker did not stop'
     mw_mark 'legacy tracker stopped'
@@ -95,6 +98,7 @@ mw_mark 'every storage is ACTIVE on the managed tracker'
 ${raw(removeManaged(r))}rm -rf ${base} ${`${base}.mw`}
 rm -f ${managedTracker(r).ids}
 rmdir ${r.managed.confDir} 2>/dev/null || :
+mw_remove_made
 if mw_exists ${`${init}_bak`}; then mw_restore ${init}; fi
 mw_restore ${l.trackerDir}
 mw_svc ${l.trackerService} start >/dev/null || mw_die 'the legacy tracker did not start'
