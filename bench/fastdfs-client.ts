@@ -204,14 +204,18 @@ export async function verifyFiles(endpoints: readonly string[], files: readonly 
     const corrupted: string[] = [];
     let verified = 0;
     let next = 0;
+    // The endpoint that served last goes first: a VIP that is down costs one time-out, not one per file.
+    let preferred = endpoints[0];
+    const order = () => [preferred, ...endpoints.filter((e) => e !== preferred)];
     const worker = async () => {
         while (next < files.length) {
             const f = files[next++];
-            let got = await download(endpoints, f, 3000);
+            let got = await download(order(), f, 3000);
             if (!got) {
                 await sleep(500);
-                got = await download(endpoints, f, 5000);
+                got = await download(order(), f, 5000);
             }
+            if (got) preferred = got.endpoint;
             if (!got) lost.push(f.id);
             else if (!got.ok) corrupted.push(f.id);
             else verified++;

@@ -121,7 +121,7 @@ export class FastdfsScenario {
             const r = await exec(h, `for p in ${f.trackerDir} ${f.storageDir} ${f.nginxDir}; do [ -d $p ] && [ ! -e $p"_bak" ] || echo "$p"; done; [ -d ${f.storePath}/data ] || echo data; [ ! -e /mysql/fastdfs ] || echo managed`);
             assert.equal(r.stdout.trim(), "", `${what}: ${h} is not in the legacy layout`);
         }
-        const h3 = await exec(f.newTracker, "ls -A /mysql /etc/init.d; pgrep -x fdfs_trackerd || :");
+        const h3 = await exec(f.newTracker, "ls -A /mysql; ls -A /etc/init.d; pgrep -x fdfs_trackerd || :");
         assert.equal(h3.stdout.trim(), "", `${what}: ${f.newTracker} is not empty`);
         const out = await this.monitor(f.legacyHosts[0], f.clientConf);
         assert.equal((out.match(/host = \S+\s+ACTIVE/g) ?? []).length, 2, `${what}: both storages ACTIVE:\n${out.slice(0, 2000)}`);
