@@ -7,7 +7,7 @@
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../sandbox";
-import { clientOptions, downloadEndpoints, fastdfsStack, freshLegacyFastdfs } from "../tools/fastdfs-site";
+import { clientOptions, downloadEndpoints, fastdfsStack } from "../tools/fastdfs-site";
 import { startFastdfsClient, StoredFile, verifyFiles } from "./fastdfs-client";
 import { measureWithClient } from "./measure";
 
@@ -53,8 +53,8 @@ export async function main(rest: readonly string[]): Promise<void> {
     const count = at >= 0 ? Number(rest[at + 1]) : undefined;
     if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new Error(`--files: expected a positive whole number, got ${rest[at + 1]}`);
     console.log("bench: laying out a fresh legacy FastDFS site in the sandbox");
-    await sandbox.up({ hosts: 3, site: "legacy-fastdfs", installPrerequisites: true });
-    const inv = await freshLegacyFastdfs(count);
+    await sandbox.down();
+    const inv = await sandbox.up({ hosts: 3, site: "legacy-fastdfs", dataset: count === undefined ? {} : { keys: count }, installPrerequisites: true });
     const stack: Stack = await fastdfsStack("bench-fastdfs");
     const files = [...inv.fastdfs!.files];
     const log = (line: string) => process.stdout.write(`  | ${line}`);
