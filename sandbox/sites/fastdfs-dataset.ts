@@ -65,7 +65,9 @@ export async function uploadDataset(ctx: SiteContext, host: string, files: reado
     fs.mkdirSync(onRoot, { recursive: true });
     for (const f of files) fs.writeFileSync(path.join(onRoot, f.name), f.content);
     progress(`legacy-fastdfs: uploading ${files.length} files from ${host} with fdfs_upload_file`);
-    const r = await ctx.exec(host, `cd ${dir} && ls | xargs -P 4 -I{} sh -c 'id=$(${upload} ${dir}/{}) && printf "%s %s\\n" {} "$id"'`);
+    // A tracker offers a storage for uploads only once the storage has reported its free space: retry.
+    const once = `for t in 1 2 3 4 5 6 7 8 9 10; do id=$(${upload} ${dir}/{} 2>/dev/null) && break; sleep 1; done`;
+    const r = await ctx.exec(host, `cd ${dir} && ls | xargs -P 4 -I{} sh -c '${once}; [ -n "$id" ] && printf "%s %s\\n" {} "$id"'`);
     fs.rmSync(onRoot, { recursive: true, force: true });
     const ids = new Map<string, string>();
     for (const line of r.stdout.split("\n")) {

@@ -105,7 +105,7 @@ async function waitForActive(ctx: SiteContext, host: string, count: number): Pro
     const ok = await waitFor(async () => {
         const r = await ctx.exec(host, legacyMonitor());
         last = r.stdout + r.stderr;
-        return (last.match(/host = \S+\s+ACTIVE/g) ?? []).length === count;
+        return (last.match(/host = \S+\s+ACTIVE/g) ?? []).length === count && last.includes(`writable server count = ${count}`);
     }, 60_000, 500);
     if (!ok) throw new Error(`${host}: the storages of ${L.group} did not all become ACTIVE:\n${last.slice(-1500)}`);
 }
