@@ -15,7 +15,8 @@ const USAGE = `usage: npm run sandbox -- COMMAND
                       (installs missing prerequisites first, as the next command does)
   prerequisites [--check]
                       install what the sandbox and the tests need: Debian packages, the Kafka and
-                      ZooKeeper jars and the Redis 6.2 builds from Maven Central (npm run prerequisites);
+                      ZooKeeper jars and the Redis 6.2 builds from Maven Central, FastDFS and nginx
+                      built from the vendored sources (npm run prerequisites);
                       --check: only say what is missing
   down [--purge]      remove everything the sandbox made (--purge: its keys too)
   status [--json]     hosts, links, disks, services, VIP holder
