@@ -1,14 +1,15 @@
 /**
- * `npm run bench -- TOPOLOGY [options]`: redis (`--keys N`), postgres (`--orders N`) or kafka. The last
- * line printed is the benchmark's JSON.
+ * `npm run bench -- TOPOLOGY [options]`: redis (`--keys N`), postgres (`--orders N`), kafka or
+ * fastdfs (`--files N`). The last line printed is the benchmark's JSON.
  */
-const USAGE = "usage: npm run bench -- redis [--keys N] | postgres [--orders N] | kafka";
+const USAGE = "usage: npm run bench -- redis [--keys N] | postgres [--orders N] | kafka | fastdfs [--files N]";
 
 async function dispatch(): Promise<void> {
     const [topology, ...rest] = process.argv.slice(2);
     if (topology === "redis") return (await import("./redis")).main(rest);
     if (topology === "postgres") return (await import("./postgres")).main(rest);
     if (topology === "kafka") return (await import("./kafka")).main(rest);
+    if (topology === "fastdfs") return (await import("./fastdfs")).main(rest);
     throw new Error(`${USAGE} (got ${JSON.stringify(topology)})`);
 }
 

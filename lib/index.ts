@@ -19,3 +19,4 @@ export * from "./core/validate";
 export * from "./redis";
 export * from "./postgres";
 export * from "./kafka";
+export * from "./fastdfs";

@@ -11,11 +11,13 @@ const USAGE = `usage: npm run sandbox -- COMMAND
                       create the hosts (and lay out a site), or bring them back to working order;
                       --site legacy-postgres: PostgreSQL 15 primary on h1 (about 300 MB seeded; --keys N orders), h2 h3 empty (--hosts 3)
                       --site legacy-kafka: Kafka 2.3.0 + ZooKeeper 3.5.6 on h1-h3 (--hosts 3; --keys N seeded messages)
+                      --site legacy-fastdfs: FastDFS trackers, storages and nginx on h1 h2 (about 2000 files seeded; --keys N files), h3 empty (--hosts 3)
                       --redis-version: legacy-redis on ${redisVersions().join(", ")} (default ${DEBIAN_REDIS_VERSION}, Debian's)
                       (installs missing prerequisites first, as the next command does)
   prerequisites [--check]
                       install what the sandbox and the tests need: Debian packages, the Kafka and
-                      ZooKeeper jars and the Redis 6.2 builds from Maven Central (npm run prerequisites);
+                      ZooKeeper jars and the Redis 6.2 builds from Maven Central, FastDFS and nginx
+                      built from the vendored sources (npm run prerequisites);
                       --check: only say what is missing
   down [--purge]      remove everything the sandbox made (--purge: its keys too)
   status [--json]     hosts, links, disks, services, VIP holder

@@ -35,7 +35,8 @@ export const HOST_OWN_DIRS: readonly string[] = [
     "/etc/keepalived",
     "/etc/init.d",
     "/mysql",
-    "/usr/local/nginx",
+    // /usr/local, not /usr/local/nginx: a migration renames /usr/local/nginx to _bak, and a mount point cannot be renamed.
+    "/usr/local",
     "/etc/postgresql",
     "/var/lib/postgresql",
     "/etc/zookeeper",

@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import { bridgeAddress, hostAddress, hostPaths, SandboxSettings, statePaths } from "./config";
 import { publicKeyOf } from "./keys";
+import type { InventoryFastdfs } from "./sites/legacy-fastdfs";
 
 /** How to reach one sandbox host over SSH. */
 export interface InventoryHost {
@@ -110,6 +111,7 @@ export interface Inventory {
     readonly redis?: InventoryRedis;
     readonly postgres?: InventoryPostgres;
     readonly kafka?: InventoryKafka;
+    readonly fastdfs?: InventoryFastdfs;
 }
 
 /** The site-independent part of the inventory. */

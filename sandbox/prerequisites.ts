@@ -2,6 +2,7 @@ import * as fs from "fs";
 import { progress } from "./progress";
 import { must, run, sleep, waitFor } from "./run";
 import { ensureMiddlewareJars, JARS_PUBLISH_ROOT, KAFKA_VERSION, LEGACY_KAFKA_JARS, middlewareJarsReady, ZOOKEEPER_VERSION } from "./sites/kafka-jars";
+import { ensureFastdfsBuild, FASTDFS_PUBLISH_ROOT, fastdfsBuildReady, SANDBOX_FASTDFS_VERSION } from "./sites/fastdfs-build";
 import { ensureRedisVersions, REDIS_PUBLISH_ROOT, redisVersionsReady, SANDBOX_REDIS_VERSIONS } from "./sites/redis-versions";
 import { ensurePostgresVersions, POSTGRES_PUBLISH_ROOT, postgresVersionsReady, SANDBOX_POSTGRES_VERSIONS } from "./sites/postgres-versions";
 
@@ -18,6 +19,7 @@ export const PREREQUISITES_COMMAND = "npm run prerequisites";
  * those dirs) and asks invoke-rc.d to start it, which the policy-rc.d below refuses.
  * The JRE runs Kafka and ZooKeeper from the jars Maven fetches (see ensureMiddlewareJars); pip
  * fetches the PostgreSQL 16 wheel (see ensurePostgresVersions).
+ * gcc, make, libc6-dev and perl build FastDFS and nginx from the vendored sources (see ensureFastdfsBuild).
  */
 export const PACKAGES: readonly string[] = [
     "openssh-server",
@@ -34,6 +36,10 @@ export const PACKAGES: readonly string[] = [
     "openjdk-17-jre-headless",
     "maven",
     "python3-pip",
+    "gcc",
+    "make",
+    "libc6-dev",
+    "perl",
 ];
 
 /** Daemons whose packages would start them in the root namespace on install. */
@@ -79,6 +85,7 @@ export async function missingPrerequisites(): Promise<string[]> {
     if (process.arch === "x64" && !postgresVersionsReady()) {
         missing.push(`PostgreSQL ${Object.keys(SANDBOX_POSTGRES_VERSIONS).join(", ")} (PyPI wheel, for the hosts under ${POSTGRES_PUBLISH_ROOT})`);
     }
+    if (!fastdfsBuildReady()) missing.push(`FastDFS ${SANDBOX_FASTDFS_VERSION} and nginx with its module (built from the vendored sources, for the hosts under ${FASTDFS_PUBLISH_ROOT})`);
     return missing;
 }
 
@@ -113,6 +120,7 @@ export async function installPrerequisites(): Promise<void> {
     const missing = await missingPrerequisites();
     if (missing.length === 0) {
         progress(`prerequisites: all present (${PACKAGES.length} Debian packages, Kafka/ZooKeeper jars, Redis and PostgreSQL builds), checked in ${Date.now() - started} ms`);
+        progress(`prerequisites: all present (${PACKAGES.length} Debian packages, Kafka/ZooKeeper jars, Redis builds, FastDFS build), checked in ${Date.now() - started} ms`);
         return;
     }
     progress(`prerequisites: installing ${missing.join("; ")}`);
@@ -137,6 +145,7 @@ export async function ensurePackages(): Promise<void> {
         await ensureRedisVersions();
         await ensurePostgresVersions();
     } else progress(`redis, postgres: no other builds for ${process.arch}; only Debian's Redis and PostgreSQL are available`);
+    await ensureFastdfsBuild();
 }
 
 /**

@@ -11,6 +11,7 @@ import { Problems } from "../lib/core/validate";
 import type { RedisInstallSource, RedisVipArgs } from "../lib/redis/args";
 import type { PostgresUpgradeArgs, PostgresVipArgs } from "../lib/postgres/args";
 import type { KafkaJvmArgs, KafkaLegacyLayout } from "../lib/kafka/args";
+import type { FastDfsLegacyLayout, FastDfsManagedLayout, FastDfsPorts, FastDfsVipArgs } from "../lib/fastdfs/args";
 import type { Inventory } from "../sandbox/inventory";
 import { checkSiteRules, PRODUCTS } from "./site-rules";
 
@@ -101,6 +102,23 @@ export interface KafkaConfig {
     readonly finalize?: boolean;
 }
 
+/** The FastDFS site as written in `middleware:fastdfs`; hosts by name. */
+export interface FastDfsConfig {
+    /** @default - `fastdfs` */
+    readonly name?: string;
+    /** Three trackers; `added: true` on the host that gets the third. */
+    readonly trackers: readonly { readonly host: string; readonly added?: boolean }[];
+    /** The legacy storages (each with nginx), migrated one at a time in this order. */
+    readonly storages: readonly { readonly host: string; readonly group: string; readonly id: string }[];
+    readonly version: string;
+    readonly home?: string;
+    readonly vip: FastDfsVipArgs;
+    readonly legacy?: FastDfsLegacyLayout;
+    readonly managed?: FastDfsManagedLayout;
+    readonly ports?: FastDfsPorts;
+    readonly waitSeconds?: number;
+}
+
 /** The site: its hosts by name and the topologies it runs. */
 export interface Site {
     readonly hosts: ReadonlyMap<string, HostArgs>;
@@ -110,6 +128,7 @@ export interface Site {
     /** Each topology's instance name by its key (`redis`), when the site names its instances (`middleware:site`). */
     readonly instanceNames: ReadonlyMap<string, string>;
     readonly kafka?: KafkaConfig;
+    readonly fastdfs?: FastDfsConfig;
 }
 
 function readHosts(config: pulumi.Config, p: Problems): HostConfig[] {
@@ -181,6 +200,16 @@ export function readSite(config = new pulumi.Config("middleware"), stackName?: s
             if (!hosts.has(b?.host)) p.add(`middleware:kafka.brokers[${i}].host`, `must name a host of the site (${known})`, b?.host);
         });
     }
+    const fastdfs = topologyConfig<FastDfsConfig>(config, "fastdfs");
+    if (fastdfs) {
+        const known = (h: unknown) => typeof h === "string" && hosts.has(h);
+        (Array.isArray(fastdfs.trackers) ? fastdfs.trackers : []).forEach((t, i) => {
+            if (!known(t?.host)) p.add(`middleware:fastdfs.trackers[${i}].host`, `must name a host of the site (${[...hosts.keys()].join(", ")})`, t?.host);
+        });
+        (Array.isArray(fastdfs.storages) ? fastdfs.storages : []).forEach((s, i) => {
+            if (!known(s?.host)) p.add(`middleware:fastdfs.storages[${i}].host`, `must name a host of the site (${[...hosts.keys()].join(", ")})`, s?.host);
+        });
+    }
     const instanceNames = checkSiteRules(Object.fromEntries(Object.keys(PRODUCTS).map((k) => [k, topologyConfig(config, k)])), topologyConfig(config, "site"), p);
     p.throwIfAny(`stack ${stackName ?? pulumi.getStack()}`);
     // Optional secrets: the components generate them (random.RandomPassword) when the site does not choose them.
@@ -192,5 +221,6 @@ export function readSite(config = new pulumi.Config("middleware"), stackName?: s
         redis: redis && password ? { ...redis, password, vip: { ...redis.vip, password: vrrpPassword } } : undefined,
         postgres: postgres ? { ...postgres, replicationPassword } : undefined,
         kafka: kafka ?? undefined,
+        fastdfs,
     };
 }

@@ -62,6 +62,10 @@ const NODE_RULES: Readonly<Record<string, (c: TopologyConfig, key: string, p: Pr
             if (n !== 3) p.add(`${key}.${part}`, `Kafka is 3 Kafka + 3 ZooKeeper (site rule: pre-check 4): list 3 ${part === "brokers" ? "brokers" : "ZooKeeper nodes"}`, `${n} listed`);
         }
     },
+    fastdfs: (c, key, p) => {
+        const n = Array.isArray(c.trackers) ? c.trackers.length : 0;
+        if (n !== 3) p.add(`${key}.trackers`, "FastDFS runs 3 trackers (site rule: pre-check 4; add the third with `added: true`)", `${n} listed`);
+    },
     postgres: (c, key, p) => {
         if (c.master !== undefined && c.master === c.standby) p.add(`${key}.standby`, "a PostgreSQL pair is a master and a standby on two hosts: the standby must be another host than the master", c.standby);
     },

@@ -7,6 +7,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { HostArgs } from "../lib/core/host";
 import type { Plan } from "../lib/core/plan";
+import { FASTDFS_TYPE, FastDfs } from "../lib/fastdfs/component";
+import type { FastDfsArgs } from "../lib/fastdfs/args";
 import { KAFKA_ZK_TYPE, KafkaZk } from "../lib/kafka/component";
 import type { KafkaZkArgs } from "../lib/kafka/args";
 import { POSTGRES_HA_TYPE, PostgresHa } from "../lib/postgres/component";
@@ -113,6 +115,33 @@ export function siteTopologies(site: Site): SiteTopology[] {
             build: () => {
                 const cluster = new KafkaZk(name, args);
                 return { plan: cluster.plan, outputs: { bootstrapServers: cluster.bootstrapServers, zookeeperConnect: cluster.zookeeperConnect, version: cluster.version } };
+            },
+        });
+    }
+    if (site.fastdfs) {
+        const c = site.fastdfs;
+        const name = c.name ?? "fastdfs";
+        const host = (h: string) => site.hosts.get(h)!;
+        const args: FastDfsArgs = {
+            trackers: c.trackers.map((t) => ({ host: host(t.host), added: t.added })),
+            storages: c.storages.map((st) => ({ host: host(st.host), group: st.group, id: st.id })),
+            vip: c.vip,
+            version: c.version,
+            home: c.home,
+            legacy: c.legacy,
+            managed: c.managed,
+            ports: c.ports,
+            waitSeconds: c.waitSeconds,
+        };
+        out.push({
+            key: "fastdfs",
+            name,
+            type: FASTDFS_TYPE,
+            hosts: hostsOf(...new Set([...c.trackers.map((t) => t.host), ...c.storages.map((st) => st.host)])),
+            plan: () => FastDfs.planOf(name, args),
+            build: () => {
+                const f = new FastDfs(name, args);
+                return { plan: f.plan, outputs: { downloadEndpoint: f.downloadEndpoint, trackers: f.trackers, version: f.version } };
             },
         });
     }

@@ -1,10 +1,11 @@
 import { legacyKafka } from "./legacy-kafka";
+import { legacyFastdfs } from "./legacy-fastdfs";
 import { legacyPostgres } from "./legacy-postgres";
 import { legacyRedis } from "./legacy-redis";
 import { Site } from "./site";
 
 /** The sites `up --site NAME` can lay out. */
-export const SITES: readonly Site[] = [legacyRedis, legacyPostgres, legacyKafka];
+export const SITES: readonly Site[] = [legacyRedis, legacyPostgres, legacyKafka, legacyFastdfs];
 
 /** The site called `name`; throws listing the known ones otherwise. */
 export function siteByName(name: string): Site {

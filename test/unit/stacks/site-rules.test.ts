@@ -37,6 +37,11 @@ describe("site rules (PROCEDURES.md section 1, pre-checks 4, 6, 7)", () => {
         assert.deepEqual(r.problems, ['middleware:kafka.zookeeper: Kafka is 3 Kafka + 3 ZooKeeper (site rule: pre-check 4): list 3 ZooKeeper nodes (got "2 listed")']);
     });
 
+    it("node counts: FastDFS runs 3 trackers", () => {
+        const r = check({ fastdfs: { trackers: [{ host: "h1" }, { host: "h2" }], storages: [] } });
+        assert.deepEqual(r.problems, ['middleware:fastdfs.trackers: FastDFS runs 3 trackers (site rule: pre-check 4; add the third with `added: true`) (got "2 listed")']);
+    });
+
     it("one instance per product: a list of instances is refused", () => {
         const r = check({ redis: [redis, redis] });
         assert.deepEqual(r.problems, ['middleware:redis: each product is deployed as ONE instance (site rule: pre-check 7): give one Redis object, not a list of 2 (got "[2 items]")']);

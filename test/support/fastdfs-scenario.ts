@@ -1,0 +1,154 @@
+/**
+ * A FastDFS scenario through the real engine: the sandbox's legacy site (h1 and h2 each a
+ * tracker, a storage and nginx; h3 empty), a stack of the site program for it, the verifying
+ * client (downloads through the VIP and nginx, uploads through the trackers), and what the
+ * engine tests read on the hosts.
+ */
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { exec, Inventory } from "../../sandbox";
+import { forgetStack, projectRoot } from "../../tools/engine";
+import { clientOptions, downloadEndpoints, fastdfsStack, freshLegacyFastdfs } from "../../tools/fastdfs-site";
+import { FastdfsClientReport, startFastdfsClient, StoredFile, verifyFiles } from "../../bench/fastdfs-client";
+import { READY_STEP } from "../../lib/core/materialize";
+import { journalMark, journalSince, JournalLine } from "./journal";
+import { TreeSnapshot, treeDiff, treeSnapshot } from "./tree";
+
+export const PROJECT = "middleware";
+export const COMPONENT = "fastdfs";
+export const HOSTS = ["h1", "h2", "h3"] as const;
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let scenarios = 0;
+
+/** One test file's run of scenarios on the FastDFS site. */
+export class FastdfsScenario {
+    inv!: Inventory;
+    stack: Stack | undefined;
+    stackName = "";
+    /** Every file that must download with its sha256: the seeded ones and every acknowledged upload. */
+    files: StoredFile[] = [];
+    readonly figures: string[] = [];
+
+    note(line: string): void {
+        this.figures.push(line);
+        console.log(`      ${line}`);
+    }
+
+    /** A fresh legacy site and a new stack for it. */
+    async fresh(label: string): Promise<void> {
+        const started = Date.now();
+        this.inv = await freshLegacyFastdfs();
+        this.files = [...this.inv.fastdfs!.files];
+        this.stackName = `test-fastdfs-${process.pid}-${++scenarios}`;
+        this.stack = await fastdfsStack(this.stackName);
+        this.note(`${label}: fresh legacy site in ${((Date.now() - started) / 1000).toFixed(1)} s (${this.files.length} files, ` +
+            `${(this.inv.fastdfs!.bytes / 1048576).toFixed(1)} MB seeded in ${this.inv.fastdfs!.seedSeconds.toFixed(1)} s)`);
+    }
+
+    /** Runs an engine operation and records its duration. */
+    async timed<T>(what: string, op: () => Promise<T>): Promise<{ result?: T; error?: Error; ms: number }> {
+        const started = Date.now();
+        try {
+            const result = await op();
+            this.note(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+            return { result, ms: Date.now() - started };
+        } catch (e) {
+            this.note(`${what} (failed): ${((Date.now() - started) / 1000).toFixed(1)} s`);
+            return { error: e as Error, ms: Date.now() - started };
+        }
+    }
+
+    /** The journal lines of the component since `op` began, without readiness polls, as `host step direction outcome`. */
+    async journalOf(op: () => Promise<void>): Promise<string[]> {
+        const mark = await journalMark(HOSTS);
+        await op();
+        return (await journalSince(mark, COMPONENT)).filter((l: JournalLine) => l.step !== READY_STEP).map((l) => `${l.host} ${l.step} ${l.direction} ${l.outcome}`);
+    }
+
+    /**
+     * Runs `op` while the client downloads and uploads (from 1 s before to 1 s after); the
+     * uploads it acknowledged join the files every later verification checks.
+     */
+    async withClient(label: string, op: () => Promise<void>): Promise<FastdfsClientReport> {
+        const client = startFastdfsClient({ ...(await clientOptions(this.inv)), files: this.files });
+        let report: FastdfsClientReport;
+        try {
+            await sleep(1000);
+            await op();
+            await sleep(1000);
+        } finally {
+            report = await client.stop();
+        }
+        this.files.push(...report.uploaded);
+        this.note(`${label}: ${report.downloads} downloads (${JSON.stringify(report.servedBy)}), longest download gap ${report.downloadGapMs} ms, ` +
+            `${report.downloadFailures} failed, ${report.corrupted} corrupted; ${report.uploaded.length} uploads acknowledged, ${report.uploadFailures} failed`);
+        assert.equal(report.corrupted, 0, `${label}: downloads with the wrong sha256`);
+        return report;
+    }
+
+    /** Downloads every file of {@link files} and asserts each has its sha256. */
+    async verifyAll(what: string): Promise<number> {
+        const started = Date.now();
+        const v = await verifyFiles(downloadEndpoints(this.inv), this.files);
+        this.note(`${what}: ${v.verified}/${this.files.length} files verified by sha256 in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        assert.deepEqual(v.lost.slice(0, 5), [], `${what}: ${v.lost.length} files lost`);
+        assert.deepEqual(v.corrupted.slice(0, 5), [], `${what}: ${v.corrupted.length} files corrupted`);
+        return v.verified;
+    }
+
+    /** The legacy configs and SysV scripts of h1 and h2. */
+    async legacyFiles(): Promise<TreeSnapshot[]> {
+        return Promise.all(this.inv.fastdfs!.legacyHosts.map((h) => treeSnapshot(h, this.inv.fastdfs!.legacyFiles)));
+    }
+
+    assertSameFiles(before: TreeSnapshot[], now: TreeSnapshot[], what: string): void {
+        before.forEach((b, i) => assert.deepEqual(treeDiff(b, now[i]), {}, `${what}: the legacy files of ${this.inv.fastdfs!.legacyHosts[i]} differ`));
+    }
+
+    /** fdfs_monitor through the trackers listed in `conf` on `host`. */
+    async monitor(host: string, conf: string): Promise<string> {
+        const f = this.inv.fastdfs!;
+        const r = await exec(host, `LD_LIBRARY_PATH=${f.home}/lib ${f.home}/bin/fdfs_monitor ${conf}`);
+        return r.stdout;
+    }
+
+    /** Asserts the legacy layout runs: legacy paths, no _bak, h3 empty, both storages ACTIVE. */
+    async assertLegacy(what: string): Promise<void> {
+        const f = this.inv.fastdfs!;
+        for (const h of f.legacyHosts) {
+            const r = await exec(h, `for p in ${f.trackerDir} ${f.storageDir} ${f.nginxDir}; do [ -d $p ] && [ ! -e $p"_bak" ] || echo "$p"; done; [ -d ${f.storePath}/data ] || echo data; [ ! -e /mysql/fastdfs ] || echo managed`);
+            assert.equal(r.stdout.trim(), "", `${what}: ${h} is not in the legacy layout`);
+        }
+        const h3 = await exec(f.newTracker, "ls -A /mysql; ls -A /etc/init.d; pgrep -x fdfs_trackerd || :");
+        assert.equal(h3.stdout.trim(), "", `${what}: ${f.newTracker} is not empty`);
+        const out = await this.monitor(f.legacyHosts[0], f.clientConf);
+        assert.equal((out.match(/host = \S+\s+ACTIVE/g) ?? []).length, 2, `${what}: both storages ACTIVE:\n${out.slice(0, 2000)}`);
+    }
+
+    /** Asserts the managed layout runs: 3 trackers with one leader, both storages ACTIVE, the VIP. */
+    async assertManaged(what: string): Promise<void> {
+        const f = this.inv.fastdfs!;
+        for (const h of f.legacyHosts) {
+            const r = await exec(h, `for p in ${f.trackerDir}_bak ${f.storageDir}_bak ${f.nginxDir}_bak /mysql/fastdfs/storage/data /mysql/fastdfs/tracker_base/data; do [ -e $p ] || echo "$p"; done; [ ! -e ${f.storePath}/data ] || echo legacy-data`);
+            assert.equal(r.stdout.trim(), "", `${what}: ${h} is not in the managed layout`);
+        }
+        const conf = "/mysql/fastdfs/conf/client.conf";
+        const stat = await exec(f.legacyHosts[0], `LD_LIBRARY_PATH=${f.home}/lib ${f.home}/bin/fdfs_tracker_stat -c ${conf}`);
+        assert.equal((stat.stdout.match(/is_active: 1/g) ?? []).length, 3, `${what}: three trackers active:\n${stat.stdout}`);
+        assert.equal((stat.stdout.match(/is_leader: 1/g) ?? []).length, 1, `${what}: one leader:\n${stat.stdout}`);
+        const out = await this.monitor(f.legacyHosts[0], conf);
+        assert.equal((out.match(/host = \S+\s+ACTIVE/g) ?? []).length, 2, `${what}: both storages ACTIVE`);
+    }
+
+    async dropStack(): Promise<void> {
+        if (!this.stack) return;
+        await forgetStack(this.stack, PROJECT, this.stackName, path.join(projectRoot, "stacks"));
+        this.stack = undefined;
+    }
+
+    printFigures(): void {
+        if (this.figures.length) console.log(`      figures:\n${this.figures.map((f) => `        ${f}`).join("\n")}`);
+    }
+}
