@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { freshLegacyRedis } from "../../tools/redis-site";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { Inventory, setQuiet } from "../../sandbox";
 import { startTraffic, Traffic, TrafficReport } from "../../bench/kafka-traffic";
@@ -57,10 +58,13 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
         assert.deepEqual(offsetsBefore, inv.kafka!.billingOffsets, "the seeded group's offsets as laid out");
     });
 
-    after(async () => {
+    after(async function () {
+        this.timeout(300_000);
         await traffic?.stop(1000).catch(() => undefined);
         if (stack) await dropStack(stack, STACK);
         if (figures.length) console.log(`      figures:\n${figures.map((f) => `        ${f}`).join("\n")}`);
+        // The other test files start from (or lay out) the legacy Redis site; leave it as the others do.
+        await freshLegacyRedis();
     });
 
     it("fails `up` on a broker that cannot start in the managed layout, naming step and host; the cluster keeps serving and the broker is legacy again", async () => {
