@@ -11,9 +11,9 @@ import { exec, Inventory } from "../../sandbox";
 import { forgetStack, projectRoot } from "../../tools/engine";
 import { clientOptions, downloadEndpoints, fastdfsStack, freshLegacyFastdfs } from "../../tools/fastdfs-site";
 import { FastdfsClientReport, startFastdfsClient, StoredFile, verifyFiles } from "../../bench/fastdfs-client";
-import { READY_STEP } from "../../lib/core/materialize";
-import { journalMark, journalSince, JournalLine } from "./journal";
+import { storyOf } from "./journal";
 import { TreeSnapshot, treeDiff, treeSnapshot } from "./tree";
+import { ScenarioFigures } from "./scenario-figures";
 
 export const PROJECT = "middleware";
 export const COMPONENT = "fastdfs";
@@ -23,18 +23,13 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 let scenarios = 0;
 
 /** One test file's run of scenarios on the FastDFS site. */
-export class FastdfsScenario {
+export class FastdfsScenario extends ScenarioFigures {
     inv!: Inventory;
     stack: Stack | undefined;
     stackName = "";
     /** Every file that must download with its sha256: the seeded ones and every acknowledged upload. */
     files: StoredFile[] = [];
-    readonly figures: string[] = [];
 
-    note(line: string): void {
-        this.figures.push(line);
-        console.log(`      ${line}`);
-    }
 
     /** A fresh legacy site and a new stack for it. */
     async fresh(label: string): Promise<void> {
@@ -47,24 +42,10 @@ export class FastdfsScenario {
             `${(this.inv.fastdfs!.bytes / 1048576).toFixed(1)} MB seeded in ${this.inv.fastdfs!.seedSeconds.toFixed(1)} s)`);
     }
 
-    /** Runs an engine operation and records its duration. */
-    async timed<T>(what: string, op: () => Promise<T>): Promise<{ result?: T; error?: Error; ms: number }> {
-        const started = Date.now();
-        try {
-            const result = await op();
-            this.note(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-            return { result, ms: Date.now() - started };
-        } catch (e) {
-            this.note(`${what} (failed): ${((Date.now() - started) / 1000).toFixed(1)} s`);
-            return { error: e as Error, ms: Date.now() - started };
-        }
-    }
 
     /** The journal lines of the component since `op` began, without readiness polls, as `host step direction outcome`. */
-    async journalOf(op: () => Promise<void>): Promise<string[]> {
-        const mark = await journalMark(HOSTS);
-        await op();
-        return (await journalSince(mark, COMPONENT)).filter((l: JournalLine) => l.step !== READY_STEP).map((l) => `${l.host} ${l.step} ${l.direction} ${l.outcome}`);
+    journalOf(op: () => Promise<void>): Promise<string[]> {
+        return storyOf(HOSTS, COMPONENT, op);
     }
 
     /**
@@ -148,7 +129,4 @@ export class FastdfsScenario {
         this.stack = undefined;
     }
 
-    printFigures(): void {
-        if (this.figures.length) console.log(`      figures:\n${this.figures.map((f) => `        ${f}`).join("\n")}`);
-    }
 }

@@ -3,6 +3,7 @@
  * see lib/core/script.ts), read back from sandbox hosts and merged across hosts by time.
  */
 import { exec } from "../../sandbox";
+import { READY_STEP } from "../../lib/core/materialize";
 import { DEFAULT_STATE_DIR } from "../../lib/core/script";
 
 /** One journal line. */
@@ -55,4 +56,11 @@ export async function journalSince(mark: JournalMark, component: string): Promis
 /** `step direction outcome` per line, for compact assertions. */
 export function brief(lines: readonly JournalLine[], withHost = false): string[] {
     return lines.map((l) => `${withHost ? `${l.host} ` : ""}${l.step} ${l.direction} ${l.outcome}`);
+}
+
+/** What `op` ran of `component` on `hosts`, readiness polls left out, as `host step direction outcome`. */
+export async function storyOf(hosts: readonly string[], component: string, op: () => Promise<void>): Promise<string[]> {
+    const mark = await journalMark(hosts);
+    await op();
+    return (await journalSince(mark, component)).filter((l) => l.step !== READY_STEP).map((l) => `${l.host} ${l.step} ${l.direction} ${l.outcome}`);
 }

@@ -10,11 +10,11 @@ import { exec, Inventory } from "../../sandbox";
 import { forgetStack, projectRoot } from "../../tools/engine";
 import { freshLegacyPostgres, patchPostgresConfig, postgresAppPassword, postgresStack } from "../../tools/postgres-site";
 import { PgWriterReport, startPgWriter, verifyPgWrites } from "../../bench/pg-writer";
-import { READY_STEP } from "../../lib/core/materialize";
 import { sh } from "../../lib/core/shell";
-import { journalMark, journalSince, JournalLine } from "./journal";
+import { storyOf } from "./journal";
 import { TreeSnapshot, treeDiff, treeSnapshot } from "./tree";
 import { vipHolders } from "./redis";
+import { ScenarioFigures } from "./scenario-figures";
 
 /** The site program's project, and the component's name in it. */
 export const PROJECT = "middleware";
@@ -41,18 +41,13 @@ export async function psqlOn(host: string, sql: string): Promise<string> {
 }
 
 /** One test file's run of scenarios on the PostgreSQL site. */
-export class PostgresScenario {
+export class PostgresScenario extends ScenarioFigures {
     inv!: Inventory;
     password = "";
     vip = "";
     stack: Stack | undefined;
     stackName = "";
-    readonly figures: string[] = [];
 
-    note(line: string): void {
-        this.figures.push(line);
-        console.log(`      ${line}`);
-    }
 
     /** A fresh legacy site (unless one is up and untouched) and a new stack for it. */
     async fresh(label: string, patch: Record<string, unknown> = {}, server?: string, orders?: number): Promise<void> {
@@ -70,24 +65,10 @@ export class PostgresScenario {
         await patchPostgresConfig(this.stack!, { primary: host });
     }
 
-    /** Runs an engine operation and records its duration. */
-    async timed<T>(what: string, op: () => Promise<T>): Promise<{ result?: T; error?: Error; ms: number }> {
-        const started = Date.now();
-        try {
-            const result = await op();
-            this.note(`${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-            return { result, ms: Date.now() - started };
-        } catch (e) {
-            this.note(`${what} (failed): ${((Date.now() - started) / 1000).toFixed(1)} s`);
-            return { error: e as Error, ms: Date.now() - started };
-        }
-    }
 
     /** The journal lines of the component since `op` began, without readiness polls, as `host step direction outcome`. */
-    async journalOf(op: () => Promise<void>): Promise<string[]> {
-        const mark = await journalMark(HOSTS);
-        await op();
-        return (await journalSince(mark, COMPONENT)).filter((l: JournalLine) => l.step !== READY_STEP).map((l) => `${l.host} ${l.step} ${l.direction} ${l.outcome}`);
+    journalOf(op: () => Promise<void>): Promise<string[]> {
+        return storyOf(HOSTS, COMPONENT, op);
     }
 
     /** Runs `op` while a client commits through the VIP every 10 ms (from 1 s before to 1 s after); asserts no acknowledged commit is lost. */
@@ -158,7 +139,4 @@ export class PostgresScenario {
         this.stack = undefined;
     }
 
-    printFigures(): void {
-        if (this.figures.length) console.log(`      figures:\n${this.figures.map((f) => `        ${f}`).join("\n")}`);
-    }
 }

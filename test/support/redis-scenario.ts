@@ -17,6 +17,7 @@ import { READY_STEP } from "../../lib/core/materialize";
 import { JournalLine, journalMark, journalSince } from "./journal";
 import { TreeSnapshot, treeDiff, treeSnapshot } from "./tree";
 import { eventually, existingWithSuffix, redisDbsize, redisInfo, redisScan, vipHolders } from "./redis";
+import { ScenarioFigures } from "./scenario-figures";
 
 /** The site program's Pulumi project. */
 export const PROJECT = "middleware";
@@ -172,7 +173,7 @@ export function writerGaps(report: WriterReport, lines: readonly JournalLine[]):
  * current scenario's stack, whether the site is legacy again, and the figures to print at the
  * end. {@link freshScenario} starts a scenario; {@link leaveLegacySite} ends the file.
  */
-export class RedisScenario {
+export class RedisScenario extends ScenarioFigures {
     /** The sandbox's inventory of the current legacy site. */
     inv!: Inventory;
     /** The legacy pair's password. */
@@ -185,29 +186,8 @@ export class RedisScenario {
     stackName = "";
     /** False while a scenario has the site migrated or half migrated; {@link leaveLegacySite} then lays out a fresh legacy site. */
     siteIsLegacy = false;
-    /** Durations and writer figures, printed by {@link leaveLegacySite}. */
-    readonly figures: string[] = [];
 
-    /** Records a figure and prints it. */
-    note(line: string): void {
-        this.figures.push(line);
-        console.log(`      ${line}`);
-    }
 
-    /** Runs an engine operation and records its duration. */
-    async timed<T>(what: string, op: () => Promise<T>): Promise<{ result?: T; error?: Error; ms: number }> {
-        const started = Date.now();
-        try {
-            const result = await op();
-            const ms = Date.now() - started;
-            this.note(`${what}: ${(ms / 1000).toFixed(1)} s`);
-            return { result, ms };
-        } catch (e) {
-            const ms = Date.now() - started;
-            this.note(`${what} (failed): ${(ms / 1000).toFixed(1)} s`);
-            return { error: e as Error, ms };
-        }
-    }
 
     /** The URN of a step of the component, as the engine names it. */
     stepUrn(host: string, step: string): string {
@@ -276,7 +256,7 @@ export class RedisScenario {
             console.log("      leaving a fresh legacy site behind");
             await freshLegacyRedis();
         }
-        if (this.figures.length) console.log(`      figures:\n${this.figures.map((f) => `        ${f}`).join("\n")}`);
+        this.printFigures();
     }
 
     /** Asserts the legacy pair serves as it was laid out: roles, replication, binaries, VIP on the master. */
