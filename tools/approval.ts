@@ -74,6 +74,12 @@ export async function fingerprints(stack: Stack): Promise<Fingerprints> {
     return { program, config, state };
 }
 
+/** A path as the report shows it: relative to the project when inside it, else absolute. */
+function shown(file: string): string {
+    const relative = path.relative(projectRoot, file);
+    return relative.startsWith("..") ? path.resolve(file) : relative;
+}
+
 /** Selects an existing stack of the site program with the project's engine. */
 export async function selectSite(stackName: string): Promise<Stack> {
     if (!/^[A-Za-z0-9_.-]+$/.test(stackName)) throw new Error(`--stack ${JSON.stringify(stackName)}: not a stack name`);
@@ -134,13 +140,13 @@ export async function approve(stackName: string, opts: ApproveOptions = {}): Pro
     const report = changeReport({
         stack: stackName,
         previewedAt,
-        planFile: path.relative(projectRoot, planFile),
+        planFile: shown(planFile),
         planSha256: record.planSha256,
         fingerprints: after,
         operations: rec.operations,
         planned: parseChangePlan(rec.outputs[CHANGE_PLAN_OUTPUT]),
         deployed: parseChangePlan(deployedOutputs[CHANGE_PLAN_OUTPUT]?.value),
-        applyCommand: `npm run apply -- --stack ${stackName} --plan ${path.relative(projectRoot, planFile)}`,
+        applyCommand: `npm run apply -- --stack ${stackName} --plan ${shown(planFile)}`,
     });
     const reportFile = path.join(dir, "report.md");
     fs.writeFileSync(path.join(dir, "approval.json"), JSON.stringify(record, null, 2) + "\n");
