@@ -67,7 +67,12 @@ if [ -e ${raw(saved)} ]; then
     fi
     rm -f ${raw(saved)}
 fi
-mw_mark "the legacy storage's config is the site's again"
+# A rollback ends with the site serving: the storage ACTIVE again on the trackers it knows now.
+mw_active_on_site_trackers() {
+    for mw_t in ${trackerEndpoints(r, "legacy")}; do [ "$(mw_state "$mw_t" "$1")" = ACTIVE ] || return 1; done
+}
+mw_wait ${r.waitSeconds} ${`storage ${s.host.name} to be ACTIVE on the site's trackers`} mw_active_on_site_trackers ${s.host.address}
+mw_mark "the legacy storage's config is the site's again; it is ACTIVE on the site's trackers"
 `;
     return { forward, inverse };
 }

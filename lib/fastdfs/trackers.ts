@@ -103,7 +103,9 @@ if mw_exists ${`${init}_bak`}; then mw_restore ${init}; fi
 mw_restore ${l.trackerDir}
 mw_svc ${l.trackerService} start >/dev/null || mw_die 'the legacy tracker did not start'
 mw_wait ${r.waitSeconds} 'the legacy tracker to answer' mw_tracker_answers ${`${address}:${r.ports.tracker}`}
-mw_mark 'the legacy tracker is back'
+mw_is_active() { [ "$(mw_state ${`${address}:${r.ports.tracker}`} "$1")" = ACTIVE ]; }
+${raw(rejoined)}
+mw_mark 'the legacy tracker is back; every storage is ACTIVE on it'
 `;
     return { forward, inverse };
 }
