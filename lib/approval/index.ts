@@ -1,0 +1,2 @@
+export * from "./change-plan";
+export * from "./report";
