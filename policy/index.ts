@@ -8,7 +8,6 @@ import { finalizedProtected, hostKeysPinned, oneTopologySwitching, secretsOnStdi
 // `@pulumi/policy` wraps props in proxies that throw on unknown values; the rules decide on
 // unknowns themselves, so they read the plain values under the proxies (these names and
 // sentinels are @pulumi/policy 1.21.0's, pinned in package.json).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const proxy = require("@pulumi/policy/proxy") as Record<string, unknown>;
 const sentinels = new Set(["unknownBooleanValue", "unknownNumberValue", "unknownStringValue", "unknownArrayValue", "unknownAssetValue", "unknownArchiveValue", "unknownObjectValue"].map((k) => proxy[k]));
 
