@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { backupPath } from "../core/actions/backup-path";
 import { raw, sh } from "../core/shell";
 import type { ResolvedFastDfs } from "./args";
 import { renderClientConf, renderStorageIds } from "./files";
@@ -31,7 +32,7 @@ export function storageIds(r: ResolvedFastDfs): string {
  * `mw_fdfs PROGRAM ARGS...` (a FastDFS program with its libraries), `mw_state TRACKER ADDR`
  * (a storage's state as TRACKER sees it), `mw_active_everywhere ADDR`, `mw_synced_everywhere ADDR`,
  * `mw_leaders CONF` (how many trackers of CONF say they lead), `mw_tracker_answers ADDR:PORT`, `mw_one_leader`,
- * `mw_port_busy PORT`, `mw_serves URL`, `mw_backup PATH`, `mw_restore PATH`, `mw_put FILE MODE TEXT`,
+ * `mw_port_busy PORT`, `mw_serves URL`, `mw_put FILE MODE TEXT`,
  * `mw_svc SERVICE start|stop|status`; writes `$mw_client` (every tracker) and
  * `$mw_legacy_client` (the legacy trackers) under the state dir.
  */
@@ -93,24 +94,6 @@ mw_leaders() { mw_fdfs fdfs_tracker_stat -c "$1" 2>/dev/null | grep -c 'is_leade
 mw_port_busy() { ss -Hltn "sport = :$1" | grep -q .; }
 mw_serves() { curl -sf -o /dev/null --max-time 5 "$1"; }
 mw_exists() { [ -e "$1" ] || [ -L "$1" ]; }
-mw_backup() {
-    if mw_exists "$1"; then
-        ! mw_exists "$1_bak" || mw_die "refusing to back up $1: $1_bak already exists (both exist; resolve by hand)"
-        mv -- "$1" "$1_bak"
-        mw_mark "backed up $1 to $1_bak"
-    elif ! mw_exists "$1_bak"; then
-        mw_die "cannot back up $1: neither it nor $1_bak exists"
-    fi
-}
-mw_restore() {
-    if mw_exists "$1_bak"; then
-        ! mw_exists "$1" || mw_die "refusing to restore $1_bak: $1 exists too (both exist; resolve by hand)"
-        mv -- "$1_bak" "$1"
-        mw_mark "restored $1 from $1_bak"
-    elif ! mw_exists "$1"; then
-        mw_die "cannot restore $1: neither it nor $1_bak exists"
-    fi
-}
 mw_put() {
     mkdir -p "$(dirname "$1")"
     printf '%s' "$3" >"$1.mw"
@@ -141,3 +124,13 @@ mw_remove_made() {
 
 /** The first line of every file the library writes, so that an inverse removes only its own. */
 export const MANAGED_MARK = "# managed by pulumi-middleware";
+
+/** Fragment: rename `path` to `path_bak` (the core's `backupPath`: guarded, safe to run again). */
+export function backUp(path: string): string {
+    return backupPath({ path }).forward;
+}
+
+/** Fragment: rename `path_bak` back to `path` (the inverse of {@link backUp}). */
+export function restore(path: string): string {
+    return backupPath({ path }).inverse;
+}

@@ -10,7 +10,7 @@
 import type { Reversible } from "../core/actions/reversible";
 import { raw, sh } from "../core/shell";
 import type { FastDfsStorageArgs, ResolvedFastDfs } from "./args";
-import { fastdfsPreamble, MANAGED_MARK, storageIds, trackerEndpoints } from "./fdfs-sh";
+import { backUp, fastdfsPreamble, MANAGED_MARK, restore, storageIds, trackerEndpoints } from "./fdfs-sh";
 import { renderClientConf, renderDaemonInit, renderModFastdfsConf, renderNginxConf, renderNginxInit, renderStorageConf } from "./files";
 
 /** Marks a managed nginx dir (the legacy one has none). */
@@ -119,10 +119,12 @@ if ! mw_exists ${`${l.storageDir}_bak`}; then
     mw_svc ${l.storageService} stop >/dev/null || mw_die 'the legacy storage did not stop'
     mw_mark 'legacy nginx and storage stopped'
 fi
-mw_backup ${l.storageDir}
-[ -e ${nginxMark} ] || mw_backup ${l.nginxDir}
-if ! ${raw(managedInit(initS))}; then mw_backup ${initS}; fi
-if ! ${raw(managedInit(initN))}; then mw_backup ${initN}; fi
+${raw(backUp(l.storageDir))}if [ ! -e ${nginxMark} ]; then
+${raw(backUp(l.nginxDir))}fi
+if ! ${raw(managedInit(initS))}; then
+${raw(backUp(initS))}fi
+if ! ${raw(managedInit(initN))}; then
+${raw(backUp(initN))}fi
 if [ ! -d ${m.storageBase} ]; then
     # The runbook's "copy the two folders of /app/storage": data (binlog, sync marks, state) and logs.
     rm -rf ${`${m.storageBase}.mw`}
@@ -193,11 +195,7 @@ fi
 rm -f ${f.conf} ${f.client}
 [ -e ${`${m.confDir}/tracker.conf`} ] || rm -f ${f.ids}
 rmdir ${m.storePath} ${m.confDir} 2>/dev/null || :
-mw_restore ${initS}
-mw_restore ${initN}
-mw_restore ${l.nginxDir}
-mw_restore ${l.storageDir}
-if [ -e ${raw(ran)} ] && [ -d ${`${m.storageBase}/data`} ]; then
+${raw(restore(initS))}${raw(restore(initN))}${raw(restore(l.nginxDir))}${raw(restore(l.storageDir))}if [ -e ${raw(ran)} ] && [ -d ${`${m.storageBase}/data`} ]; then
     # The binlog and sync marks of the managed period go back with the files they describe.
     rm -rf ${`${l.storageDir}/data.mw`}
     cp -a ${`${m.storageBase}/data`} ${`${l.storageDir}/data.mw`}

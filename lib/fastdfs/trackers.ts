@@ -8,7 +8,7 @@
 import type { Reversible } from "../core/actions/reversible";
 import { raw, sh } from "../core/shell";
 import type { ResolvedFastDfs } from "./args";
-import { fastdfsPreamble, MANAGED_MARK, storageIds } from "./fdfs-sh";
+import { backUp, fastdfsPreamble, MANAGED_MARK, restore, storageIds } from "./fdfs-sh";
 import { renderDaemonInit, renderTrackerConf } from "./files";
 
 /** The managed tracker's files. */
@@ -80,8 +80,8 @@ if ! mw_exists ${`${l.trackerDir}_bak`}; then
     mw_svc ${l.trackerService} stop >/dev/null || mw_die 'the legacy tracker did not stop'
     mw_mark 'legacy tracker stopped'
 fi
-mw_backup ${l.trackerDir}
-if ! grep -qsF ${MANAGED_MARK} ${init}; then mw_backup ${init}; fi
+${raw(backUp(l.trackerDir))}if ! grep -qsF ${MANAGED_MARK} ${init}; then
+${raw(backUp(init))}fi
 if [ ! -d ${base} ]; then
     # The runbook's "copy the two folders of /app/tracker": data (the cluster's state) and logs.
     rm -rf ${`${base}.mw`}
@@ -99,9 +99,9 @@ ${raw(removeManaged(r))}rm -rf ${base} ${`${base}.mw`}
 rm -f ${managedTracker(r).ids}
 rmdir ${r.managed.confDir} 2>/dev/null || :
 mw_remove_made
-if mw_exists ${`${init}_bak`}; then mw_restore ${init}; fi
-mw_restore ${l.trackerDir}
-mw_svc ${l.trackerService} start >/dev/null || mw_die 'the legacy tracker did not start'
+if mw_exists ${`${init}_bak`}; then
+${raw(restore(init))}fi
+${raw(restore(l.trackerDir))}mw_svc ${l.trackerService} start >/dev/null || mw_die 'the legacy tracker did not start'
 mw_wait ${r.waitSeconds} 'the legacy tracker to answer' mw_tracker_answers ${`${address}:${r.ports.tracker}`}
 mw_is_active() { [ "$(mw_state ${`${address}:${r.ports.tracker}`} "$1")" = ACTIVE ]; }
 ${raw(rejoined)}
