@@ -51,7 +51,8 @@ done
 mw_serves "http://127.0.0.1:${raw(String(r.ports.http))}/" >/dev/null 2>&1 || mw_port_busy ${r.ports.http} || mw_problem ${`nginx does not listen on port ${r.ports.http}`}
 mw_need_kb=$(du -sk ${`${l.storageDir}/data`} ${`${l.storageDir}/logs`} 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
 if [ "$(stat -c %d ${l.storePath})" != "$(stat -c %d "$mw_probe")" ]; then
-    mw_need_kb=$((mw_need_kb + $(du -sk ${`${l.storePath}/data`} | cut -f1)))
+    mw_kb=$(du -sk ${`${l.storePath}/data`} 2>/dev/null | cut -f1)
+    mw_need_kb=$((mw_need_kb + \${mw_kb:-0}))
 fi
 mw_room $mw_need_kb
 `

@@ -41,8 +41,12 @@ function roll(r: ResolvedKafkaZk, p: RollParts): Reversible {
     const isManaged = sh`{ [ -L ${p.init} ] && [ "$(readlink ${p.init})" = ${p.managedInit} ]; }`;
     // Everything that checks health runs the managed tools: the stage steps put them there
     // before any roll and take them away only after every roll was undone.
+    // A node a crashed earlier run already stopped cannot pass the stop gate (the cluster is one
+    // short); only a node still taking part is checked, as in the inverse.
     const forward = sh`${raw(kafkaPreamble(r))}
-${raw(p.canStop(p.managedLib))}
+if ${raw(p.takesPart(p.managedLib))}; then
+    ${raw(p.canStop(p.managedLib))}
+fi
 if ! ${raw(isManaged)} && [ -e ${p.init} ]; then
     service ${p.service} stop
 fi

@@ -73,7 +73,9 @@ elif [ "$(mw_major_of "$mw_data")" = "$mw_old_major" ] && { [ ! -e "$MW_STEP_DIR
     # Running again after the stop: the host was rebooted and its init script started the old
     # cluster (pg_upgrade had not run, or it would not start); the primary serves: stop it again.
     rm -f "$MW_STEP_DIR/stopped-at"
-    mw_running || mw_die "PostgreSQL $mw_old_major does not run in $mw_data on this host: the upgrade starts from a serving primary"
+    # A crash between the clean stop and the stopped-at mark (the replay wait) left it shut down: serve again, then redo.
+    mw_running || { [ "$(mw_control 'Database cluster state')" = 'shut down' ] && mw_start && mw_running; } ||
+        mw_die "PostgreSQL $mw_old_major does not run in $mw_data on this host: the upgrade starts from a serving primary"
     [ "$(mw_recovery)" = f ] || mw_die "this host's cluster is a standby (the way back of an earlier upgrade made $mw_old_host the primary): remove upgrade from the config and run up to switch back here first"
     [ "$(mw_remote_recovery)" = t ] || mw_die "the standby at $mw_old_host, the way back, is not a running standby: nothing was changed"
     mw_wait ${switchSeconds} ${`the standby at ${S} to stream through slot ${theirSlot} within ${SWITCH_MAX_LAG_BYTES} bytes`} mw_lag_small ||
@@ -105,6 +107,9 @@ if [ ! -e "$MW_STEP_DIR/upgraded" ]; then
     [ "$(mw_major_of "$mw_data")" = "$mw_old_major" ] || mw_die "$mw_data holds PostgreSQL $(mw_major_of "$mw_data"), not $mw_old_major"
     IFS='|' read -r mw_su mw_enc mw_collate mw_ctype mw_sums <"$MW_STEP_DIR/initdb"
     mw_sums_flag=; [ "$mw_sums" != on ] || mw_sums_flag=--data-checksums
+    # pg_upgrade --link renames the old pg_control before it links; a crash after that left it as
+    # pg_control.old. The new cluster never started (no upgraded mark), so the old one is intact.
+    [ -e "$mw_data/global/pg_control" ] || [ ! -e "$mw_data/global/pg_control.old" ] || mv "$mw_data/global/pg_control.old" "$mw_data/global/pg_control"
     rm -rf "$mw_next" "$mw_pgdir/upgrade"
     mkdir -p "$mw_pgdir/upgrade" && chown "$mw_os" "$mw_pgdir/upgrade"
     mw_as "$mw_new_bin/initdb" -D "$mw_next" -U "$mw_su" -E "$mw_enc" --lc-collate="$mw_collate" --lc-ctype="$mw_ctype" $mw_sums_flag >"$mw_pgdir/upgrade/initdb.log" 2>&1 ||

@@ -7,14 +7,6 @@ import { withPidLock } from "../lock";
 import { progress } from "../progress";
 import { mavenErrors, runMaven } from "./maven";
 
-/** The runbook's Kafka and ZooKeeper install dirs (labels of the versions it found). */
-export const LEGACY_KAFKA = {
-    zookeeperDir: "/app/soft/apache-zookeeper-3.5.6-bin",
-    kafkaDir: "/app/soft/kafka_2.12-2.3.0",
-    zookeeperInit: "/etc/init.d/zookeeper",
-    kafkaInit: "/etc/init.d/kafka",
-} as const;
-
 /**
  * Kafka release the sandbox provides: the newest 3.9.x on Maven Central (3.9.0, 3.9.1, 3.9.2
  * are published; 4.x dropped ZooKeeper mode).

@@ -117,6 +117,8 @@ export async function ensurePostgresVersions(publishRoot = POSTGRES_PUBLISH_ROOT
             const b = SANDBOX_POSTGRES_VERSIONS[major];
             const file = path.join(cacheDir, b.file);
             if (sha256File(file) !== b.sha256) {
+                // pip skips a file already in its destination: a corrupt or stale copy would stay.
+                fs.rmSync(file, { force: true });
                 const started = Date.now();
                 progress(`postgres: fetching ${b.requirement} (PostgreSQL ${b.reports}) with ${b.registry === "pypi" ? "pip" : "npm pack"} into ${cacheDir}`);
                 const r = b.registry === "pypi"
