@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { backupPath } from "../core/actions/backup-path";
+import { backupPath, DEFAULT_BACKUP_SUFFIX } from "../core/actions/backup-path";
 import { linkPath } from "../core/actions/link-path";
-import type { Reversible } from "../core/actions/reversible";
+import { crashPoint, exists, Reversible } from "../core/actions/reversible";
 import { raw, sh } from "../core/shell";
 import type { BrokerArgs, ResolvedKafkaZk, ZookeeperNodeArgs } from "./args";
 import { managedPaths } from "./files";
@@ -50,9 +50,12 @@ fi
 if ! ${raw(isManaged)} && [ -e ${p.init} ]; then
     service ${p.service} stop
 fi
-${raw(install.forward)}${raw(init.forward)}${raw(link.forward)}service ${p.service} start
-${raw(p.gate(p.managedLib))}
+${raw(crashPoint("stopped"))}${raw(install.forward)}${raw(init.forward)}${raw(link.forward)}${raw(crashPoint("linked"))}service ${p.service} start
+${raw(crashPoint("started"))}${raw(p.gate(p.managedLib))}
 `;
+    // With the init script's backup gone and something at its path, an earlier run crashed
+    // after restoring it: the legacy script is back and there is no link to remove.
+    const initBackup = `${p.init}${DEFAULT_BACKUP_SUFFIX}`;
     const inverse = sh`${raw(kafkaPreamble(r))}
 if ${raw(isManaged)}; then
     if ${raw(p.takesPart(p.managedLib))}; then
@@ -60,8 +63,10 @@ if ${raw(isManaged)}; then
     fi
     service ${p.service} stop
 fi
-${raw(link.inverse)}${raw(init.inverse)}${raw(install.inverse)}service ${p.service} start
-${raw(p.gate(p.managedLib))}
+${raw(crashPoint("stopped"))}if ${raw(isManaged)} || ${raw(exists(initBackup))}; then
+${raw(link.inverse)}fi
+${raw(init.inverse)}${raw(install.inverse)}${raw(crashPoint("restored"))}service ${p.service} start
+${raw(crashPoint("started"))}${raw(p.gate(p.managedLib))}
 `;
     return { forward, inverse };
 }
