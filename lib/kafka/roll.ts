@@ -14,11 +14,6 @@ import type { BrokerArgs, ResolvedKafkaZk, ZookeeperNodeArgs } from "./args";
 import { managedPaths } from "./files";
 import { kafkaPreamble } from "./kafka-sh";
 
-/** Seconds a restarted ZooKeeper node has to be back in the quorum, synced. */
-export const ZOOKEEPER_BACK_SECONDS = 300;
-/** Seconds a restarted broker has to register and every partition to be fully replicated again. */
-export const BROKER_BACK_SECONDS = 600;
-
 /** The parts of one node's roll. */
 interface RollParts {
     readonly service: string;
@@ -78,7 +73,7 @@ ${raw(crashPoint("started"))}${raw(p.gate(p.managedLib))}
 export function rollZookeeper(r: ResolvedKafkaZk, node: ZookeeperNodeArgs): Reversible {
     const m = managedPaths(r);
     const whole = (lib: string) =>
-        sh`mw_wait_until ${ZOOKEEPER_BACK_SECONDS} ${`the ZooKeeper ensemble with myid ${node.myid} in it has one leader and every follower synced`} mw_zk_ensemble_synced ${lib}
+        sh`mw_wait_until ${r.waitSeconds.zookeeper} ${`the ZooKeeper ensemble with myid ${node.myid} in it has one leader and every follower synced`} mw_zk_ensemble_synced ${lib}
 mw_note "ensemble: $mw_last_state"`;
     return roll(r, {
         service: r.legacy.zookeeperService,
@@ -86,7 +81,7 @@ mw_note "ensemble: $mw_last_state"`;
         init: r.legacy.zookeeperInit,
         managedInit: m.zookeeperInit,
         managedLib: m.zookeeperLib,
-        gate: (lib) => sh`mw_wait_until ${ZOOKEEPER_BACK_SECONDS} ${`the ZooKeeper ensemble with myid ${node.myid} in it has one leader and every follower synced`} mw_alive_and ${r.legacy.zookeeperService} mw_zk_ensemble_synced ${lib}
+        gate: (lib) => sh`mw_wait_until ${r.waitSeconds.zookeeper} ${`the ZooKeeper ensemble with myid ${node.myid} in it has one leader and every follower synced`} mw_alive_and ${r.legacy.zookeeperService} mw_zk_ensemble_synced ${lib}
 mw_note "ensemble: $mw_last_state"`,
         canStop: whole,
         takesPart: (lib) => sh`{ case $(mw_field "$(mw_zk_srvr ${lib} ${node.host.address})" Mode) in leader|follower) true ;; *) false ;; esac; }`,
@@ -107,9 +102,9 @@ export function rollBroker(r: ResolvedKafkaZk, broker: BrokerArgs): Reversible {
         init: r.legacy.kafkaInit,
         managedInit: m.kafkaInit,
         managedLib: m.kafkaLibs,
-        gate: (lib) => sh`mw_wait_until ${BROKER_BACK_SECONDS} ${`broker ${id} registered and no partition under-replicated or offline`} mw_alive_and ${r.legacy.kafkaService} mw_broker_serving ${lib} ${id}
+        gate: (lib) => sh`mw_wait_until ${r.waitSeconds.broker} ${`broker ${id} registered and no partition under-replicated or offline`} mw_alive_and ${r.legacy.kafkaService} mw_broker_serving ${lib} ${id}
 mw_note "broker ${raw(id)} serves: $mw_last_state"`,
-        canStop: (lib) => sh`mw_wait_until ${BROKER_BACK_SECONDS} ${`no partition under-replicated or offline before broker ${id} stops`} mw_partitions_healthy ${lib}`,
+        canStop: (lib) => sh`mw_wait_until ${r.waitSeconds.broker} ${`no partition under-replicated or offline before broker ${id} stops`} mw_partitions_healthy ${lib}`,
         takesPart: (lib) => sh`{ case ",$(mw_broker_ids ${lib})," in *,${raw(id)},*) true ;; *) false ;; esac; }`,
     });
 }
