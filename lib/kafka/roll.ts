@@ -105,6 +105,8 @@ export function rollBroker(r: ResolvedKafkaZk, broker: BrokerArgs): Reversible {
         gate: (lib) => sh`mw_wait_until ${r.waitSeconds.broker} ${`broker ${id} registered and no partition under-replicated or offline`} mw_alive_and ${r.legacy.kafkaService} mw_broker_serving ${lib} ${id}
 mw_note "broker ${raw(id)} serves: $mw_last_state"`,
         canStop: (lib) => sh`mw_wait_until ${r.waitSeconds.broker} ${`no partition under-replicated or offline before broker ${id} stops`} mw_partitions_healthy ${lib}`,
-        takesPart: (lib) => sh`{ case ",$(mw_broker_ids ${lib})," in *,${raw(id)},*) true ;; *) false ;; esac; }`,
+        // Registered alone is not enough: a broker that died keeps its registration until its
+        // ZooKeeper session expires, and the stop gate would wait for the partitions it left.
+        takesPart: (lib) => sh`{ service ${r.legacy.kafkaService} status >/dev/null 2>&1 && case ",$(mw_broker_ids ${lib})," in *,${raw(id)},*) true ;; *) false ;; esac; }`,
     });
 }

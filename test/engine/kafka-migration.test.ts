@@ -1,8 +1,9 @@
 import * as assert from "node:assert/strict";
 import { freshLegacyRedis } from "../../tools/redis-site";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { crashDuring, CrashTarget, fault, Inventory, setQuiet } from "../../sandbox";
-import { sleep } from "../../sandbox/run";
+import { crashDuring, CrashTarget, exec, fault, Inventory, setQuiet } from "../../sandbox";
+import { sleep, waitFor } from "../../sandbox/run";
+import { kafkaClient } from "../../sandbox/sites/kafka-dataset";
 import { startTraffic, Traffic, TrafficReport } from "../../bench/kafka-traffic";
 import { KAFKA_STEPS } from "../../lib/kafka/plan";
 import { freshLegacyKafka, kafkaSiteStack } from "../../tools/kafka-site";
@@ -17,8 +18,10 @@ import {
  * with an idempotent producer (acks=all) and a consumer group running throughout:
  * a host killed inside its ZooKeeper roll (after the renames, before the link: it boots with no
  * ZooKeeper init script); a broker that cannot start in the managed layout fails `up` (naming
- * the step and host) while the cluster keeps serving; the fixed config resumes, a host killed
- * inside its broker roll (after the start, before the health gate), and the next `up` finishes
+ * the step and host) while the cluster keeps serving; the fixed config resumes, a broker host's
+ * disk filled inside its roll fails `up` (naming the step and host) while the other two serve;
+ * after free-disk a host killed inside its broker roll (after the start, before the health
+ * gate), and the next `up` finishes
  * the migration; a second `up` runs nothing; a `destroy` killed inside a broker's inverse (the
  * legacy init script back, the install still `_bak`), and the next `destroy` rolls back node by
  * node and leaves the legacy files byte for byte.
@@ -124,18 +127,48 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
         assert.match((await runningFrom(order[0])).kafka, /\/app\/middleware\/kafka\/kafka_2\.13-3\.9\.2\/libs$/, `${order[0]}: the managed broker serves`);
     });
 
-    it("resumes with the config fixed; an `up` whose host is killed inside the last broker's roll, after the start, and the next `up` finish the migration: every acknowledged message consumed, data and committed offsets kept", async () => {
+    it("resumes with the config fixed; an `up` whose broker host's disk fills inside its roll fails naming step and host while the others serve; after free-disk an `up` whose host is killed inside the last broker's roll, after the start, and the next `up` finish the migration: every acknowledged message consumed, data and committed offsets kept", async () => {
         const kafka = JSON.parse((await stack.getConfig("middleware:kafka")).value) as { brokers: { host: string; brokerId: number; listener?: string }[] };
         await stack.setConfig("middleware:kafka", { value: JSON.stringify({ ...kafka, brokers: kafka.brokers.map(({ listener: _l, ...b }) => b) }) });
         const last = kafka.brokers[kafka.brokers.length - 1];
-        await crashed("up #3", at(last.host, KAFKA_STEPS.brokerRoll(last.brokerId), "forward", "started"), () => stack.up());
+        const full = kafka.brokers[1];
+        // The disk of the broker's host fills while its managed broker catches up (inside the roll's health gate).
+        const upFull = stack.up().then(() => undefined, (e: Error) => e);
+        const managedKafka = `${MANAGED_ROOT}/kafka_2.13-3.9.2/libs`;
+        assert.ok(await waitFor(async () => (await runningFrom(full.host)).kafka === managedKafka, 900_000, 500), `${full.host}: the managed broker started`);
+        await fault(full.host, "fill-disk");
+        let failure: Error | undefined;
+        try {
+            failure = await upFull;
+            note(`up #3 with ${full.host}'s disk filled inside its broker roll: ${failure ? "failed" : "succeeded"}`);
+            assert.ok(failure, "up must fail");
+            assert.match(failure.message, new RegExp(`${COMPONENT}/${KAFKA_STEPS.brokerRoll(full.brokerId)} on ${full.host}: forward action failed`), "the error names the step and the host");
+            assert.match(failure.message, /service kafka is not running/, "the error says the broker died");
+            const diagnostic = [...new Set(failure.message.split("\n").map((l) => l.trim()).filter((l) => /^(middleware: |its inverse|undoing)/.test(l)))];
+            note(`the engine reported:\n${diagnostic.map((l) => `          | ${l}`).join("\n")}`);
+            // The others keep serving: a write acknowledged by all in-sync replicas goes through.
+            const producer = kafkaClient(inv.kafka!.bootstrap, "engine-full-disk").producer({ retry: { retries: 15, initialRetryTime: 500, maxRetryTime: 5000 } });
+            await producer.connect();
+            try {
+                await producer.send({ topic: inv.kafka!.trafficTopic, acks: -1, messages: [{ value: "full-disk-probe" }] });
+            } finally {
+                await producer.disconnect();
+            }
+        } finally {
+            await fault(full.host, "free-disk");
+        }
+        // What the full disk stopped beside the broker comes back by hand, as after any full disk.
+        const zk = await exec(full.host, "service zookeeper status >/dev/null || { service zookeeper start >/dev/null && echo restarted; }");
+        note(`${full.host}: ZooKeeper ${zk.stdout.includes("restarted") ? "had died on the full disk and was started again" : "kept running on the full disk"}`);
+        assert.ok(!(await stepsInState(stack)).includes(`${full.host} ${KAFKA_STEPS.brokerRoll(full.brokerId)}`), "the failed roll is not in the state");
+        await crashed("up #4", at(last.host, KAFKA_STEPS.brokerRoll(last.brokerId), "forward", "started"), () => stack.up());
         const steps = await stepsInState(stack);
         assert.ok(steps.includes(`${kafka.brokers[1].host} ${KAFKA_STEPS.brokerRoll(kafka.brokers[1].brokerId)}`), "the broker that failed before rolled");
         assert.ok(!steps.includes(`${last.host} ${KAFKA_STEPS.brokerRoll(last.brokerId)}`), "the crashed roll is not in the state");
         const mark = await journalMark(HOSTS);
         const started = Date.now();
         const r = await stack.up();
-        note(`up #4, resuming: ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(r.summary.resourceChanges)}`);
+        note(`up #5, resuming: ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(r.summary.resourceChanges)}`);
         assert.deepEqual((await journalSince(mark, COMPONENT)).map((l) => `${l.host} ${l.step} ${l.direction} ${l.outcome}`), [`${last.host} ${KAFKA_STEPS.brokerRoll(last.brokerId)} forward ok`], "the last up ran only the crashed roll");
         for (const h of HOSTS) {
             const from = await runningFrom(h);
@@ -146,7 +179,7 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
         }
         const t = traffic!;
         traffic = undefined;
-        report("migration (4 ups: a crash in a ZooKeeper roll, a broker unable to start, a crash in a broker roll, the last)", await t.stop(), CRASH_PRODUCE_GAP_MS);
+        report("migration (5 ups: a crash in a ZooKeeper roll, a broker unable to start, a full disk in a broker roll, a crash in a broker roll, the last)", await t.stop(), CRASH_PRODUCE_GAP_MS);
         assert.equal(await assertSeededData(inv, "after the migration"), inv.kafka!.seededMessages);
         assert.deepEqual(await billingOffsets(inv), offsetsBefore, "the seeded group's committed offsets are kept");
     });

@@ -40,6 +40,13 @@ describe("KafkaZk rolls after a crash", function () {
         }
     });
 
+    it("a broker takes part (and must wait for healthy partitions before it stops) only while its daemon runs: a dead one keeps its registration until its session expires", function () {
+        const { forward, inverse } = action(S.brokerRoll(2));
+        for (const script of [forward, inverse]) {
+            assert.match(script, /if \{ service 'kafka' status >\/dev\/null 2>&1 && case ",\$\(mw_broker_ids '[^']+'\)," in \*,2,\*\) true ;; \*\) false ;; esac; \}; then\n\s+mw_wait_until '600' 'no partition under-replicated or offline before broker 2 stops'/);
+        }
+    });
+
     it("the inverse removes the init link only while it is ours or its backup is still there (a re-run after the legacy script came back skips it)", function () {
         const inverse = action(S.brokerRoll(1)).inverse;
         assert.match(inverse, /if \{ \[ -L '\/etc\/init\.d\/kafka' \] && \[ "\$\(readlink '\/etc\/init\.d\/kafka'\)" = '[^']+' \]; \} \|\| \{ \[ -e '\/etc\/init\.d\/kafka_bak' \] \|\| \[ -L '\/etc\/init\.d\/kafka_bak' \]; \}; then\n# crash point: unlink \/etc\/init\.d\/kafka\n/);
