@@ -99,6 +99,8 @@ export interface KafkaConfig {
     readonly legacy?: KafkaLegacyLayout;
     readonly managedRoot?: string;
     readonly jvm?: KafkaJvmArgs;
+    /** Seconds of each health gate of a roll (see `KafkaZkArgs.waitSeconds`). */
+    readonly waitSeconds?: number;
     readonly finalize?: boolean;
 }
 

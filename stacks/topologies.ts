@@ -104,6 +104,7 @@ export function siteTopologies(site: Site): SiteTopology[] {
             legacy: k.legacy,
             managed: k.managedRoot ? { root: k.managedRoot } : undefined,
             jvm: k.jvm,
+            waitSeconds: k.waitSeconds,
             finalize: k.finalize,
         };
         out.push({
