@@ -45,11 +45,11 @@ cd /
 mw_t0=$(date +%s%N)
 mw_mark() { echo "middleware: $(( ($(date +%s%N) - mw_t0) / 1000000 )) ms: $*"; }
 mw_die() { printf 'middleware: %s\\n' "$*" >&2; exit 1; }
+# The limit is the clock's, not a count of tries: a try against an unreachable tracker takes seconds.
 mw_wait() {
-    mw_w_s=$1; mw_w_what=$2; shift 2; mw_i=0
+    mw_w_s=$1; mw_w_what=$2; shift 2; mw_w_end=$(( $(date +%s) + mw_w_s ))
     until "$@"; do
-        mw_i=$((mw_i + 1))
-        [ "$mw_i" -le $((mw_w_s * 4)) ] || { printf 'middleware: %s: not within %s s\\n' "$mw_w_what" "$mw_w_s" >&2; return 1; }
+        [ "$(date +%s)" -lt "$mw_w_end" ] || { printf 'middleware: %s: not within %s s\\n' "$mw_w_what" "$mw_w_s" >&2; return 1; }
         sleep 0.25
     done
 }
