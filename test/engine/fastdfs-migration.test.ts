@@ -110,11 +110,18 @@ describe("FastDfs through the engine", function () {
         await crashUp("up crashed in learn-trackers h1", at("h1", ids.learnTrackers("h1"), "forward", "config written"));
         await crashUp("up crashed in storage h1", at("h1", ids.storage("h1"), "forward", "files source removed"));
 
-        // A storage that does not start: another process takes h2's storage port as soon as its
-        // legacy storage is renamed, for 6 s; the step's undo (after the init script's 10 s) starts
-        // the legacy storage on the freed port.
-        const squatter = exec("h2", `i=0; until [ -e ${s.inv.fastdfs!.storageDir}_bak ]; do [ $i -lt 30000 ] || exit 1; i=$((i + 1)); sleep 0.01; done; ` +
-            `exec ${process.execPath} -e "require('net').createServer().listen(${s.inv.fastdfs!.storagePort}, () => console.log('listening')); setTimeout(() => process.exit(0), 6000)"`);
+        // A storage that does not start: another process on h2 takes its storage port the moment the
+        // step writes the managed storage.conf (just before it starts the managed storage), for 6 s;
+        // the step's undo (after the init script's 10 s) starts the legacy storage on the freed port.
+        const squat = `const fs = require('fs'), net = require('net'); const t0 = Date.now();
+const poll = setInterval(() => {
+    if (Date.now() - t0 > 600000) process.exit(1);
+    if (!fs.existsSync('/mysql/fastdfs/conf/storage.conf')) return;
+    clearInterval(poll);
+    net.createServer().listen(${s.inv.fastdfs!.storagePort}, () => console.log('listening'));
+    setTimeout(() => process.exit(0), 6000);
+}, 5);`;
+        const squatter = exec("h2", `exec ${process.execPath} -e "$1"`.replace("$1", squat.replace(/"/g, '\\"').replace(/\n/g, " ")));
         const notStarted = await s.withClient("up with h2's storage port taken", async () => {
             failure = (await s.timed("up (storage h2 fails to start)", up)).error;
         }, SETTLE_MS);
