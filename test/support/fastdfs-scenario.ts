@@ -35,6 +35,8 @@ export class FastdfsScenario extends ScenarioFigures {
     files: StoredFile[] = [];
     /** The managed store path of the current stack (`managed.storePath`). */
     storePath = DEFAULT_MANAGED_STORE_PATH;
+    /** The managed tracker base of the current stack (`managed.trackerBase`). */
+    trackerBase = "/mysql/fastdfs/tracker_base";
 
 
     /** A fresh legacy site and a new stack for it. */
@@ -54,7 +56,9 @@ export class FastdfsScenario extends ScenarioFigures {
         await this.dropStack();
         this.stackName = `test-fastdfs-${process.pid}-${++scenarios}`;
         this.stack = await fastdfsStack(this.stackName, patch);
-        this.storePath = (patch.managed as { storePath?: string } | undefined)?.storePath ?? DEFAULT_MANAGED_STORE_PATH;
+        const managed = patch.managed as { storePath?: string; trackerBase?: string } | undefined;
+        this.storePath = managed?.storePath ?? DEFAULT_MANAGED_STORE_PATH;
+        this.trackerBase = managed?.trackerBase ?? "/mysql/fastdfs/tracker_base";
     }
 
     /**
@@ -153,7 +157,7 @@ export class FastdfsScenario extends ScenarioFigures {
     async assertManaged(what: string): Promise<void> {
         const f = this.inv.fastdfs!;
         for (const h of f.legacyHosts) {
-            const r = await exec(h, `for p in ${f.trackerDir}_bak ${f.storageDir}_bak ${f.nginxDir}_bak ${this.storePath}/data /mysql/fastdfs/tracker_base/data; do [ -e $p ] || echo "$p"; done; [ ! -e ${f.storePath}/data ] || echo legacy-data`);
+            const r = await exec(h, `for p in ${f.trackerDir}_bak ${f.storageDir}_bak ${f.nginxDir}_bak ${this.storePath}/data ${this.trackerBase}/data; do [ -e $p ] || echo "$p"; done; [ ! -e ${f.storePath}/data ] || echo legacy-data`);
             assert.equal(r.stdout.trim(), "", `${what}: ${h} is not in the managed layout`);
         }
         const conf = "/mysql/fastdfs/conf/client.conf";
