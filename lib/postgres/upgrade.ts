@@ -15,6 +15,7 @@
  */
 import { crashPoint, Reversible } from "../core/actions/reversible";
 import { raw, sh } from "../core/shell";
+import type { HostArgs } from "../core/host";
 import type { ResolvedPostgresHa } from "./args";
 import { VIP_TIMEOUT_SECONDS } from "./keepalived";
 import { postgresPreamble, slotName } from "./pg-sh";
@@ -27,14 +28,14 @@ export const DISCARD_FILE = "discard-commits-after-upgrade";
 const OWN_FILES = ["postgresql.conf", "pg_hba.conf", "pg_ident.conf", "postgresql.auto.conf"];
 
 /** Shell helpers of both directions. */
-function upgradePreamble(r: ResolvedPostgresHa): string {
+function upgradePreamble(r: ResolvedPostgresHa, wayBack: HostArgs): string {
     const u = r.upgrade!;
     return sh`${raw(postgresPreamble(r))}
 mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
 mw_new_bin=${u.binDir}
 mw_new_major=${u.version}
 mw_old_major=${r.version}
-mw_old_host=${r.standby.address}
+mw_old_host=${wayBack.address}
 mw_next="$mw_data.mw-$mw_new_major"
 mw_old="$mw_data.mw-$mw_old_major-old"
 mw_conf="$MW_STEP_DIR/conf"
@@ -54,11 +55,15 @@ mw_next_xid() {
 `;
 }
 
-/** On the master: the upgrade; its inverse is the runbook's way back. */
+/**
+ * On the master: the upgrade; its inverse is the runbook's way back. The way back is the spare
+ * when there is one, else the standby.
+ */
 export function upgradeMaster(r: ResolvedPostgresHa, switchSeconds: number): Reversible {
-    const S = r.standby.address;
-    const theirSlot = slotName(r.standby.name);
-    const forward = sh`${raw(upgradePreamble(r))}
+    const wayBack = r.spare ?? r.standby;
+    const S = wayBack.address;
+    const theirSlot = slotName(wayBack.name);
+    const forward = sh`${raw(upgradePreamble(r, wayBack))}
 mw_found=$("$mw_new_bin/postgres" --version 2>/dev/null | sed -n 's/^postgres (PostgreSQL) \\([0-9]*\\).*/\\1/p')
 [ "$mw_found" = "$mw_new_major" ] || mw_die "the binaries in $mw_new_bin are not PostgreSQL $mw_new_major (found: \${mw_found:-none})"
 [ -x "$mw_new_bin/pg_upgrade" ] || mw_die "no pg_upgrade in $mw_new_bin"
@@ -138,7 +143,7 @@ mw_wait ${VIP_TIMEOUT_SECONDS} 'the VIP on this host' mw_has_vip
 mw_mark "PostgreSQL $mw_new_major serves behind the VIP; the standby at $mw_old_host keeps PostgreSQL $mw_old_major as the way back"
 `;
 
-    const inverse = sh`${raw(upgradePreamble(r))}
+    const inverse = sh`${raw(upgradePreamble(r, wayBack))}
 if [ "$(mw_major_of "$mw_data")" = "$mw_old_major" ] && [ ! -e "$MW_STEP_DIR/upgraded" ] && [ ! -e "$MW_STEP_DIR/rebuilt" ] &&
     { [ ! -e "$MW_STEP_DIR/stopped-at" ] || { mw_running && [ "$(mw_recovery)" = f ] && [ "$(mw_remote_recovery)" = t ]; }; }; then
     mw_running || mw_start
