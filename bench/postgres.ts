@@ -2,7 +2,8 @@
  * `npm run bench -- postgres`: the PostgreSQL pair on the sandbox through a real `pulumi up` and
  * `destroy` while a client commits through the VIP every 10 ms: the standby built, a switchover,
  * the switch back, the standby removed; then the major upgrade 15 -> 16: one whose pg_upgrade
- * fails (a regproc column) and takes the runbook's way back (`major_rollback`), and one that
+ * fails after the stop (an extension, intagg, that the 16 installation lacks: pg_upgrade --check
+ * passes, the schema restore fails) and takes the runbook's way back (`major_rollback`), and one that
  * succeeds (`major_upgrade`); then the site laid out anew on the 15.17 server (same data set)
  * for the minor roll to Debian's 15.18 (`minor_upgrade`: standby, switchover, switch back).
  * Prints, as its last line, JSON with write_gap_ms, lost_commits and total_s for each.
@@ -88,13 +89,13 @@ export async function main(args: readonly string[]): Promise<void> {
     };
     const upgrade = { version: "16", binDir: postgresBinDir("16") };
     await up();
-    await sql("h1", "CREATE TABLE mw_upgrade_blocker (f regproc)");
+    await sql("h1", "CREATE EXTENSION intagg");
     await patchPostgresConfig(stack, { upgrade });
     const major_rollback = await measured("major_rollback", async () => {
         const failed = await stack.up({ onOutput: log }).then(() => false, () => true);
         if (!failed) throw new Error("the upgrade meant to fail succeeded");
     });
-    await sql("h2", "DROP TABLE mw_upgrade_blocker");
+    await sql("h2", "DROP EXTENSION intagg");
     await destroy();
     await patchPostgresConfig(stack, { upgrade: undefined });
     await up();

@@ -56,6 +56,14 @@ if mw_running; then
         mw_wait 30 "this host's standby to stream from $mw_new" mw_streaming_from "$mw_new" || mw_die "this host runs a standby that does not stream from $mw_new"
         mw_phase=verify
         mw_mark "resuming: this host already follows $mw_new"
+        # A roll undone before its switch left this standby on the other build: restarted on this one.
+        mw_have=$(readlink -f "/proc/$(head -n 1 "$mw_data/postmaster.pid" 2>/dev/null)/exe" 2>/dev/null || echo none)
+        if [ "$mw_have" != "$(readlink -f "$mw_bin/postgres")" ]; then
+            mw_mark "restarting this host's standby (running $mw_have) on $mw_bin"
+            mw_stop
+            mw_start
+            mw_wait 60 "this host's standby to stream from $mw_new" mw_streaming_from "$mw_new" || mw_die "this host's standby does not stream from $mw_new after its restart on $mw_bin"
+        fi
     fi
 else
     case $(mw_remote_recovery) in

@@ -43,6 +43,18 @@ mw_discard="$MW_STEP_DIR/"${DISCARD_FILE}
 mw_my_slot=${slotName(r.master.name)}
 mw_my_address=${r.master.address}
 mw_major_of() { cat "$1/PG_VERSION" 2>/dev/null || echo none; }
+# A new, empty cluster of the new version beside the data directory, with the site's config files.
+mw_init_next() {
+    IFS='|' read -r mw_su mw_enc mw_collate mw_ctype mw_sums <"$MW_STEP_DIR/initdb"
+    mw_sums_flag=; [ "$mw_sums" != on ] || mw_sums_flag=--data-checksums
+    rm -rf "$mw_next" "$mw_pgdir/upgrade"
+    mkdir -p "$mw_pgdir/upgrade" && chown "$mw_os" "$mw_pgdir/upgrade"
+    # Made here as root: the data directory's parent need not be writable by the cluster's account.
+    mkdir "$mw_next" && chown "$mw_os" "$mw_next" && chmod 0700 "$mw_next"
+    mw_as "$mw_new_bin/initdb" -D "$mw_next" -U "$mw_su" -E "$mw_enc" --lc-collate="$mw_collate" --lc-ctype="$mw_ctype" $mw_sums_flag >"$mw_pgdir/upgrade/initdb.log" 2>&1 ||
+        mw_die "initdb of PostgreSQL $mw_new_major failed: $(tail -n 3 "$mw_pgdir/upgrade/initdb.log")"
+    for f in ${OWN_FILES}; do [ ! -e "$mw_conf/$f" ] || cp -p "$mw_conf/$f" "$mw_next/$f"; done
+}
 mw_remote_recovery() { mw_rpsql "$mw_old_host" -c 'SELECT pg_is_in_recovery()' 2>/dev/null || echo down; }
 mw_remote_replayed_past() { [ "$(mw_rpsql "$mw_old_host" -c "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '$1') > 0" 2>/dev/null)" = t ]; }
 mw_new_running() { mw_as "$mw_new_bin/pg_ctl" -D "$mw_data" status >/dev/null 2>&1; }
@@ -93,6 +105,18 @@ elif [ "$(mw_major_of "$mw_data")" = "$mw_old_major" ] && { [ ! -e "$MW_STEP_DIR
         for f in ${OWN_FILES}; do [ ! -e "$mw_data/$f" ] || cp -p "$mw_data/$f" "$mw_conf.new/"; done
         mv "$mw_conf.new" "$mw_conf"
     fi
+    # pg_upgrade --check against the running primary: a doomed upgrade fails here, while it still serves.
+    rm -f "$MW_STEP_DIR/checked"
+    mw_init_next
+    mw_mark "pg_upgrade --check against the running PostgreSQL $mw_old_major"
+    if ! (cd "$mw_pgdir/upgrade" && mw_as "$mw_new_bin/pg_upgrade" --check --link -b "$mw_bin" -B "$mw_new_bin" -d "$mw_data" -D "$mw_next" -U "$mw_su" \\
+            -s "$mw_pgdir/upgrade" >"$mw_pgdir/upgrade/pg_upgrade-check.out" 2>&1); then
+        mw_out=$(grep -v '^ *$' "$mw_pgdir/upgrade/pg_upgrade-check.out" | tail -n 8 | tr '\\n' ' ')
+        rm -rf "$mw_next" "$mw_pgdir/upgrade"
+        mw_die "pg_upgrade --check failed, nothing was stopped, this host serves PostgreSQL $mw_old_major as before: $mw_out"
+    fi
+    : >"$MW_STEP_DIR/checked"
+    mw_mark "pg_upgrade --check passed"
     mw_psql -c CHECKPOINT >/dev/null
     mw_mark "checkpoint done (standby lag $mw_lag bytes); stopping PostgreSQL $mw_old_major"
     mw_stop
@@ -110,20 +134,21 @@ if [ ! -e "$MW_STEP_DIR/upgraded" ]; then
     [ -e "$MW_STEP_DIR/stopped-at" ] || mw_die "this host's cluster is stopped and this step did not stop it"
     ! mw_running || mw_die "a server runs in $mw_data while the upgrade expected it stopped"
     [ "$(mw_major_of "$mw_data")" = "$mw_old_major" ] || mw_die "$mw_data holds PostgreSQL $(mw_major_of "$mw_data"), not $mw_old_major"
-    IFS='|' read -r mw_su mw_enc mw_collate mw_ctype mw_sums <"$MW_STEP_DIR/initdb"
-    mw_sums_flag=; [ "$mw_sums" != on ] || mw_sums_flag=--data-checksums
     # pg_upgrade --link renames the old pg_control before it links; a crash after that left it as
     # pg_control.old. The new cluster never started (no upgraded mark), so the old one is intact.
     [ -e "$mw_data/global/pg_control" ] || [ ! -e "$mw_data/global/pg_control.old" ] || mv "$mw_data/global/pg_control.old" "$mw_data/global/pg_control"
-    rm -rf "$mw_next" "$mw_pgdir/upgrade"
-    mkdir -p "$mw_pgdir/upgrade" && chown "$mw_os" "$mw_pgdir/upgrade"
-    mw_as "$mw_new_bin/initdb" -D "$mw_next" -U "$mw_su" -E "$mw_enc" --lc-collate="$mw_collate" --lc-ctype="$mw_ctype" $mw_sums_flag >"$mw_pgdir/upgrade/initdb.log" 2>&1 ||
-        mw_die "initdb of PostgreSQL $mw_new_major failed: $(tail -n 3 "$mw_pgdir/upgrade/initdb.log")"
-    for f in ${OWN_FILES}; do [ ! -e "$mw_conf/$f" ] || cp -p "$mw_conf/$f" "$mw_next/$f"; done
+    # The cluster the check used is still empty: reused (a retry after a failed or crashed pg_upgrade makes a new one).
+    if [ -e "$MW_STEP_DIR/checked" ] && [ -d "$mw_next" ]; then
+        IFS='|' read -r mw_su mw_rest <"$MW_STEP_DIR/initdb"
+    else
+        mw_init_next
+    fi
+    rm -f "$MW_STEP_DIR/checked"
     mw_mark "pg_upgrade --link of $mw_data (PostgreSQL $mw_old_major) into $mw_next (PostgreSQL $mw_new_major)"
     if ! (cd "$mw_pgdir/upgrade" && mw_as "$mw_new_bin/pg_upgrade" --link -b "$mw_bin" -B "$mw_new_bin" -d "$mw_data" -D "$mw_next" -U "$mw_su" \\
             -s "$mw_pgdir/upgrade" >"$mw_pgdir/upgrade/pg_upgrade.out" 2>&1); then
-        mw_die "pg_upgrade failed: $(grep -v '^ *$' "$mw_pgdir/upgrade/pg_upgrade.out" | tail -n 6 | tr '\\n' ' ')"
+        mw_die "pg_upgrade failed: $(grep -v '^ *$' "$mw_pgdir/upgrade/pg_upgrade.out" | tail -n 6 | tr '\\n' ' ')" \\
+            "$(cat "$mw_next"/pg_upgrade_output.d/*/log/pg_upgrade_dump_*.log 2>/dev/null | grep -m 2 -E 'ERROR|FATAL' | tr '\\n' ' ')"
     fi
     : >"$MW_STEP_DIR/upgraded"
     mw_mark "pg_upgrade done"
@@ -148,7 +173,7 @@ if [ "$(mw_major_of "$mw_data")" = "$mw_old_major" ] && [ ! -e "$MW_STEP_DIR/upg
     { [ ! -e "$MW_STEP_DIR/stopped-at" ] || { mw_running && [ "$(mw_recovery)" = f ] && [ "$(mw_remote_recovery)" = t ]; }; }; then
     mw_running || mw_start
     rm -f "$MW_STEP_DIR/stopped-at"
-    rm -rf "$MW_STEP_DIR/initdb" "$mw_conf" "$mw_next"
+    rm -rf "$MW_STEP_DIR/initdb" "$MW_STEP_DIR/checked" "$mw_conf" "$mw_next" "$mw_pgdir/upgrade"
     mw_mark 'nothing was upgraded: this host serves as it did'
     exit 0
 fi
@@ -212,7 +237,7 @@ mw_mark "pg_hba.conf on $mw_old_host lists this host for replication"
 # The runbook, 5 and 7: check master / check standby agree, after some traffic.
 mw_rpsql "$mw_old_host" -c "SELECT pg_logical_emit_message(false, 'pulumi-middleware', 'way back check')" >/dev/null
 mw_caught_up "$mw_old_host" ${r.catchUpSeconds}
-rm -rf "$mw_conf" "$MW_STEP_DIR/initdb" "$MW_STEP_DIR/stopped-at" "$MW_STEP_DIR/upgraded" "$MW_STEP_DIR/next-xid" "$MW_STEP_DIR/rebuilt" "$mw_discard"
+rm -rf "$mw_conf" "$MW_STEP_DIR/initdb" "$MW_STEP_DIR/checked" "$MW_STEP_DIR/stopped-at" "$MW_STEP_DIR/upgraded" "$MW_STEP_DIR/next-xid" "$MW_STEP_DIR/rebuilt" "$mw_discard"
 mw_mark "way back done: $mw_old_host is the primary on PostgreSQL $mw_old_major behind the VIP; this host streams from it and has caught up"
 `;
     return { forward, inverse };
