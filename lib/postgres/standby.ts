@@ -7,7 +7,7 @@
  * @module
  */
 import { raw, sh } from "../core/shell";
-import type { Reversible } from "../core/actions/reversible";
+import { crashPoint, Reversible } from "../core/actions/reversible";
 import type { HostArgs } from "../core/host";
 import type { ResolvedPostgresHa } from "./args";
 import { keepalivedTakeover } from "./keepalived";
@@ -51,6 +51,7 @@ else
         : >"$MW_STEP_DIR/backup-done"
         mw_mark "base backup done: $(du -sm "$mw_data" | cut -f1) MB"
     fi
+    ${raw(crashPoint("backup-done"))}
     mw_standby_settings ${M} ${slot}
     mw_start
 fi
@@ -65,6 +66,7 @@ if mw_running && [ "$(mw_recovery)" = f ]; then
 fi
 ${raw(ka.inverse)}
 mw_stop
+${raw(crashPoint("stopped"))}
 if [ -e ${made} ]; then
     mw_top=$(cat ${made})
     case $mw_top in

@@ -3,9 +3,9 @@ import { crashDuring, CrashTarget, exec, fault, setQuiet } from "../../sandbox";
 import { missingPrerequisitesError } from "../../sandbox/prerequisites";
 import { postgresBinDir, postgresVersionsReady } from "../../sandbox/sites/postgres-versions";
 import { freshLegacyRedis } from "../../tools/redis-site";
-import { patchPostgresConfig } from "../../tools/postgres-site";
+import { breakUpgradeAfterCheck, patchPostgresConfig } from "../../tools/postgres-site";
 import { POSTGRES_STEPS } from "../../lib/postgres/plan";
-import { COMPONENT, MASTER, PostgresScenario, psqlOn, SPARE, STANDBY } from "../support/postgres-scenario";
+import { COMPONENT, DATA_DIR, MASTER, PostgresScenario, psqlOn, SPARE, STANDBY } from "../support/postgres-scenario";
 
 /*
  * The major upgrade of the PostgreSQL pair (Debian's 15 to 16.2) through the real engine, with a
@@ -69,14 +69,14 @@ describe("PostgresHa major upgrade through the engine", function () {
         assert.equal(await serverMajor(MASTER), "15");
         await psqlOn(MASTER, "DROP TABLE mw_upgrade_blocker");
 
-        // An extension the new version's installation lacks (intagg, SQL only): --check passes, pg_upgrade fails restoring the schema.
-        await psqlOn(MASTER, "CREATE EXTENSION intagg");
+        // A table file missing on the master (its standby has it): --check passes, pg_upgrade --link fails after the stop.
+        const blocker = await breakUpgradeAfterCheck(MASTER, DATA_DIR, psqlOn);
         const failed = await s.withWriter("major upgrade failing, way back", async () => {
             const story = await s.journalOf(async () => {
                 const { error } = await s.timed("up (pg_upgrade fails)", () => s.stack!.up());
                 assert.ok(error, "the up fails");
                 assert.match(error!.message, new RegExp(`postgres/${POSTGRES_STEPS.masterUpgrade} on ${MASTER}: forward action failed`));
-                assert.match(error!.message, /pg_upgrade failed.*intagg/s);
+                assert.match(error!.message, /pg_upgrade failed.*mw_upgrade_blocker/s);
             });
             assert.deepEqual(story, [
                 `${MASTER} ${POSTGRES_STEPS.masterUpgrade} forward failed(1)`,
@@ -89,7 +89,7 @@ describe("PostgresHa major upgrade through the engine", function () {
         assert.equal(await serverMajor(STANDBY), "15");
         assert.equal(await serverMajor(MASTER), "15");
 
-        await psqlOn(STANDBY, "DROP EXTENSION intagg");
+        await psqlOn(STANDBY, `DROP TABLE ${blocker}`);
         await s.withWriter("destroy after the way back", async () => {
             assert.ifError((await s.timed("destroy (after the way back)", () => s.stack!.destroy())).error);
         });
