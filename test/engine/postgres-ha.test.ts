@@ -177,8 +177,8 @@ describe("PostgresHa through the engine", function () {
         try {
             const { error } = await s.timed("up (the standby's link cut)", up);
             assert.ok(error, "the up fails");
-            assert.match(error!.message, new RegExp(`postgres/${POSTGRES_STEPS.standbySwitchBack} on ${STANDBY}`));
-            assert.match(error!.message, /dial tcp [0-9.]+:22/);
+            // The engine names the step's resource (component-host-step) and the attempts.
+            assert.match(error!.message, new RegExp(`postgres-${STANDBY}-${POSTGRES_STEPS.standbySwitchBack} \\*\\*creating failed\\*\\* error: after 5 failed attempts: dial tcp [0-9.]+:22`));
         } finally {
             await fault(STANDBY, "heal");
         }
