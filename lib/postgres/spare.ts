@@ -41,6 +41,19 @@ mw_major_of() { cat "$mw_data/PG_VERSION" 2>/dev/null || echo none; }
 mw_remote_major() { mw_rpsql "$1" -c 'SHOW server_version_num' 2>/dev/null | cut -c1-2; }
 mw_runs_on() { mw_as "$1/pg_ctl" -D "$mw_data" status >/dev/null 2>&1; }
 mw_stop_on() { ! mw_runs_on "$1" || mw_as "$1/pg_ctl" -D "$mw_data" -m fast -w -t 300 stop >/dev/null || mw_die "PostgreSQL did not stop; see $mw_log"; }
+# Rebuilds this host's data dir (now on PostgreSQL MAJOR) from a base backup of ADDRESS, taken
+# with BIN's pg_basebackup through slot $mw_slot there; MARKER records that it is done.
+mw_rebuild_from() {
+    mw_rb_address=$1; mw_rb_bin=$2; mw_rb_marker=$3; mw_rb_source=$4; mw_rb_major=$5
+    [ -d "$mw_data" ] || mw_die "$mw_data is missing on this host: the standby build made it"
+    find "$mw_data" -mindepth 1 -delete
+    mw_rpsql "$mw_rb_address" -c ${createSlotSql(slotName(r.standby.name))} >/dev/null || mw_die "cannot create slot $mw_slot on $mw_rb_source"
+    mw_mark "emptied $mw_data (PostgreSQL $mw_rb_major); base backup of $mw_rb_source"
+    mw_as env PGPASSFILE="$mw_passfile" "$mw_rb_bin/pg_basebackup" -h "$mw_rb_address" -p "$mw_port" -U "$mw_user" -w -D "$mw_data" \\
+        -X stream -S "$mw_slot" -c fast || mw_die "pg_basebackup from $mw_rb_source failed"
+    : >"$mw_rb_marker"
+    mw_mark "base backup done: $(du -sm "$mw_data" | cut -f1) MB"
+}
 `;
 }
 
@@ -63,14 +76,7 @@ else
     mw_stop_on "$mw_old_bin"
     mw_stop_on "$mw_new_bin"
     if [ ! -e "$MW_STEP_DIR/new-backup-done" ]; then
-        [ -d "$mw_data" ] || mw_die "$mw_data is missing on this host: the standby build made it"
-        find "$mw_data" -mindepth 1 -delete
-        mw_rpsql "$mw_master" -c ${createSlotSql(slot)} >/dev/null || mw_die "cannot create slot $mw_slot on the master at $mw_master"
-        mw_mark "emptied $mw_data (PostgreSQL $mw_old_major); base backup of the upgraded master at $mw_master"
-        mw_as env PGPASSFILE="$mw_passfile" "$mw_new_bin/pg_basebackup" -h "$mw_master" -p "$mw_port" -U "$mw_user" -w -D "$mw_data" \\
-            -X stream -S "$mw_slot" -c fast || mw_die "pg_basebackup from $mw_master failed"
-        : >"$MW_STEP_DIR/new-backup-done"
-        mw_mark "base backup done: $(du -sm "$mw_data" | cut -f1) MB"
+        mw_rebuild_from "$mw_master" "$mw_new_bin" "$MW_STEP_DIR/new-backup-done" "the upgraded master at $mw_master" "$mw_old_major"
     fi
     mw_standby_settings "$mw_master" "$mw_slot"
     mw_start
@@ -92,15 +98,8 @@ else
     if [ ! -e "$MW_STEP_DIR/old-backup-done" ]; then
         [ "$(mw_remote_major "$mw_spare")" = "$mw_old_major" ] ||
             mw_die "the spare at $mw_spare does not answer as PostgreSQL $mw_old_major: start it (it is the way back) and run again"
-        [ -d "$mw_data" ] || mw_die "$mw_data is missing on this host: the standby build made it"
-        find "$mw_data" -mindepth 1 -delete
         # A standby holds physical slots for its cascading standbys.
-        mw_rpsql "$mw_spare" -c ${createSlotSql(slot)} >/dev/null || mw_die "cannot create slot $mw_slot on the spare at $mw_spare"
-        mw_mark "emptied $mw_data (PostgreSQL $mw_new_major); base backup of the spare at $mw_spare (PostgreSQL $mw_old_major)"
-        mw_as env PGPASSFILE="$mw_passfile" "$mw_cbin/pg_basebackup" -h "$mw_spare" -p "$mw_port" -U "$mw_user" -w -D "$mw_data" \\
-            -X stream -S "$mw_slot" -c fast || mw_die "pg_basebackup from the spare at $mw_spare failed"
-        : >"$MW_STEP_DIR/old-backup-done"
-        mw_mark "base backup done: $(du -sm "$mw_data" | cut -f1) MB"
+        mw_rebuild_from "$mw_spare" "$mw_cbin" "$MW_STEP_DIR/old-backup-done" "the spare at $mw_spare (PostgreSQL $mw_old_major)" "$mw_new_major"
     fi
     mw_standby_settings "$mw_spare" "$mw_slot"
     mw_start

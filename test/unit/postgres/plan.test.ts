@@ -204,7 +204,7 @@ describe("PostgresHa plan", function () {
         assert.match(step(S.masterUpgrade).forward, /^mw_old_host='10\.0\.0\.13'$/m, "the spare is the way back");
         assert.match(step(S.spareOldVersion).inverse, /^mw_new='10\.0\.0\.11'$/m, "the spare's undo switches back to the master");
         assert.match(step(S.standbyNewVersion).forward, /^mw_bin='\/opt\/pg16\/bin'$/m);
-        assert.match(step(S.standbyNewVersion).inverse, /-h "\$mw_spare"/, "back on 15 from a base backup of the spare");
+        assert.match(step(S.standbyNewVersion).inverse, /mw_rebuild_from "\$mw_spare" "\$mw_cbin"/, "back on 15 from a base backup of the spare");
         for (const s of plan.steps) {
             for (const direction of ["forward", "inverse"] as const) {
                 execFileSync("sh", ["-n"], { input: renderScript({ component: "postgres", step: s.id, direction, body: s.action[direction] }) });
