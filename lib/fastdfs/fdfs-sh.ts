@@ -7,6 +7,7 @@
  */
 import { backupPath } from "../core/actions/backup-path";
 import { raw, sh } from "../core/shell";
+import { waitFunction } from "../core/shell-wait";
 import type { ResolvedFastDfs } from "./args";
 import { renderClientConf, renderStorageIds } from "./files";
 
@@ -31,7 +32,7 @@ export function storageIds(r: ResolvedFastDfs): string {
  * Preamble of every FastDFS step. Defines `mw_mark`, `mw_die`, `mw_wait SECONDS WHAT CMD...`,
  * `mw_fdfs PROGRAM ARGS...` (a FastDFS program with its libraries), `mw_state TRACKER ADDR`
  * (a storage's state as TRACKER sees it), `mw_active_everywhere ADDR`, `mw_synced_everywhere ADDR`,
- * `mw_leaders CONF` (how many trackers of CONF say they lead), `mw_tracker_answers ADDR:PORT`, `mw_one_leader`,
+ * `mw_leader_of ADDR:PORT` (the leader that tracker follows), `mw_tracker_answers ADDR:PORT`, `mw_one_leader`,
  * `mw_port_busy PORT`, `mw_serves URL`, `mw_put FILE MODE TEXT`,
  * `mw_svc SERVICE start|stop|status`; writes `$mw_client` (every tracker) and
  * `$mw_legacy_client` (the legacy trackers) under the state dir.
@@ -45,15 +46,7 @@ cd /
 mw_t0=$(date +%s%N)
 mw_mark() { echo "middleware: $(( ($(date +%s%N) - mw_t0) / 1000000 )) ms: $*"; }
 mw_die() { printf 'middleware: %s\\n' "$*" >&2; exit 1; }
-# The limit is the clock's, not a count of tries: a try against an unreachable tracker takes seconds.
-mw_wait() {
-    mw_w_s=$1; mw_w_what=$2; shift 2; mw_w_end=$(( $(date +%s) + mw_w_s ))
-    until "$@"; do
-        [ "$(date +%s)" -lt "$mw_w_end" ] || { printf 'middleware: %s: not within %s s\\n' "$mw_w_what" "$mw_w_s" >&2; return 1; }
-        sleep 0.25
-    done
-}
-mw_home=${r.home}
+${raw(waitFunction(0.25))}mw_home=${r.home}
 [ -x "$mw_home/bin/fdfs_monitor" ] || mw_die "no FastDFS programs in $mw_home/bin (args.home)"
 mw_fdfs() { mw_p=$1; shift; LD_LIBRARY_PATH="$mw_home/lib" "$mw_home/bin/$mw_p" "$@"; }
 mw_dir="${raw(dir)}"
@@ -96,7 +89,33 @@ mw_one_leader() {
     mw_ts=$(mw_fdfs fdfs_tracker_stat -c "$mw_client" 2>/dev/null) || return 1
     [ "$(printf '%s\n' "$mw_ts" | grep -c 'is_active: 1')" = ${String(r.trackers.length)} ] && [ "$(printf '%s\n' "$mw_ts" | grep -c 'is_leader: 1')" = 1 ]
 }
-mw_leaders() { mw_fdfs fdfs_tracker_stat -c "$1" 2>/dev/null | grep -c 'is_leader: 1' || :; }
+# The leader tracker T follows (T itself when it leads), empty when T does not answer.
+mw_leader_of() { mw_fdfs fdfs_tracker_stat -c "$mw_dir/tracker-$1.conf" -L 2>/dev/null | sed -n 's/^\\([0-9.]*:[0-9]*\\), is_leader: 1.*/\\1/p' | head -n 1; }
+# FastDFS trackers elect a leader without a quorum: a tracker cut off from the others elects
+# itself and still leads once the link heals, and nothing ends the two leaders. When the tracker
+# on this host leads and more of the others follow another leader than follow it, it restarts
+# and follows theirs.
+mw_rejoin_lone_leader() {
+    for mw_me in $mw_trackers; do
+        ip -o addr show | grep -qF " \${mw_me%:*}/" || continue
+        mw_port_busy "\${mw_me##*:}" || return 0
+        [ "$(mw_leader_of "$mw_me")" = "$mw_me" ] || return 0
+        mw_mine=0; mw_theirs=0
+        for mw_o in $mw_trackers; do
+            [ "$mw_o" != "$mw_me" ] || continue
+            mw_l=$(mw_leader_of "$mw_o")
+            if [ "$mw_l" = "$mw_me" ]; then mw_mine=$((mw_mine + 1)); elif [ -n "$mw_l" ]; then mw_theirs=$((mw_theirs + 1)); fi
+        done
+        [ "$mw_theirs" -gt "$mw_mine" ] || return 0
+        mw_mark "the tracker on this host leads alone while $mw_theirs other(s) follow another leader (a healed partition): restarting it"
+        mw_svc ${r.legacy.trackerService} stop >/dev/null || mw_die 'the lone leading tracker did not stop'
+        mw_svc ${r.legacy.trackerService} start >/dev/null || mw_die 'the lone leading tracker did not start again'
+        mw_follows() { mw_f=$(mw_leader_of "$mw_me"); [ -n "$mw_f" ] && [ "$mw_f" != "$mw_me" ]; }
+        mw_wait ${r.waitSeconds} "the restarted tracker $mw_me to follow the site's leader" mw_follows || exit 1
+        mw_mark "the tracker on this host follows $(mw_leader_of "$mw_me")"
+        return 0
+    done
+}
 mw_port_busy() { ss -Hltn "sport = :$1" | grep -q .; }
 mw_serves() { curl -sf -o /dev/null --max-time 5 "$1"; }
 mw_exists() { [ -e "$1" ] || [ -L "$1" ]; }
@@ -126,6 +145,16 @@ mw_remove_made() {
     rm -f "$MW_STEP_DIR/made"
 }
 `;
+}
+
+/**
+ * Preamble of every FastDFS step's forward action (not of the read-only pre-checks): {@link
+ * fastdfsPreamble}, then a tracker on this host that leads alone after a healed partition
+ * rejoins the site's leader. Not of the inverses: a rollback restarts the legacy trackers with
+ * the site's two-tracker configs, which do not know the added tracker it is about to remove.
+ */
+export function stepPreamble(r: ResolvedFastDfs): string {
+    return `${fastdfsPreamble(r)}mw_rejoin_lone_leader\n`;
 }
 
 /** The first line of every file the library writes, so that an inverse removes only its own. */

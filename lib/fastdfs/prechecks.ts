@@ -7,7 +7,7 @@
 import type { Reversible } from "../core/actions/reversible";
 import { raw, sh } from "../core/shell";
 import type { ResolvedFastDfs } from "./args";
-import { fastdfsPreamble } from "./fdfs-sh";
+import { fastdfsPreamble, trackerEndpoints } from "./fdfs-sh";
 
 /** Room wanted on the managed layout's file system beyond the base dirs copied there, in KiB. */
 export const FREE_SPACE_HEADROOM_KB = 64 * 1024;
@@ -86,8 +86,9 @@ for p in ${legacyPaths(r, roles)}; do
     mw_exists "$p" || mw_problem "legacy path $p is missing"
     ! mw_exists "$p"_bak || mw_problem "$p"'_bak exists already: an earlier migration was not rolled back'
 done
-mw_n=$(mw_leaders "$mw_legacy_client")
-[ "$mw_n" = 1 ] || mw_problem "$mw_n of the legacy trackers say they lead; expected exactly one"
+mw_led_by=$(for mw_t in ${trackerEndpoints(r, "legacy")}; do mw_leader_of "$mw_t"; done | sort -u | tr '\n' ' ')
+mw_n=$(printf '%s' "$mw_led_by" | wc -w)
+[ "$mw_n" = 1 ] || mw_problem "the legacy trackers follow $mw_n leaders ($mw_led_by); expected exactly one (a tracker cut off from the others leads alone until it restarts)"
 ${raw(legacyTracker)}${raw(added)}${raw(storage)}
 if [ -n "$mw_problems" ]; then
     printf 'middleware: pre-check failed on %s:%s\\n' ${host} "$mw_problems" >&2

@@ -10,7 +10,7 @@
 import { crashPoint, Reversible } from "../core/actions/reversible";
 import { raw, sh } from "../core/shell";
 import type { FastDfsStorageArgs, ResolvedFastDfs } from "./args";
-import { backUp, fastdfsPreamble, MANAGED_MARK, restore, storageIds, trackerEndpoints } from "./fdfs-sh";
+import { backUp, fastdfsPreamble, MANAGED_MARK, restore, stepPreamble, storageIds, trackerEndpoints } from "./fdfs-sh";
 import { renderClientConf, renderDaemonInit, renderModFastdfsConf, renderNginxConf, renderNginxInit, renderStorageConf } from "./files";
 import { moveFiles, roomForMove, settleMove } from "./move-files";
 import { FREE_SPACE_HEADROOM_KB } from "./prechecks";
@@ -48,7 +48,7 @@ export function learnTrackers(r: ResolvedFastDfs, s: FastDfsStorageArgs): Revers
     const restart = sh`mw_svc ${r.legacy.storageService} stop >/dev/null || mw_die 'the legacy storage did not stop'
 mw_svc ${r.legacy.storageService} start >/dev/null || mw_die 'the legacy storage did not start'
 `;
-    const forward = sh`${raw(fastdfsPreamble(r))}
+    const forward = sh`${raw(stepPreamble(r))}
 mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
 if [ ! -e ${raw(saved)} ]; then
     cp -p ${conf} ${raw(`"$MW_STEP_DIR/storage.conf.orig.mw"`)}
@@ -130,7 +130,7 @@ export function migrateStorage(r: ResolvedFastDfs, s: FastDfsStorageArgs): Rever
     // only then does its binlog go back with the files.
     const ran = '"$MW_STEP_DIR/managed-storage-ran"';
     const managedInit = (init: string) => sh`grep -qsF ${MANAGED_MARK} ${init}`;
-    const forward = sh`${raw(fastdfsPreamble(r))}
+    const forward = sh`${raw(stepPreamble(r))}
 ${raw(settleMove(managedData, legacyData))}${raw(settleMove(legacyData, managedData))}${raw(roomForMove(legacyData, managedData, FREE_SPACE_HEADROOM_KB))}mw_record_made
 if ! mw_exists ${`${l.storageDir}_bak`}; then
     mw_svc ${l.nginxService} stop >/dev/null || mw_die 'the legacy nginx did not stop'

@@ -8,7 +8,7 @@
 import { crashPoint, Reversible } from "../core/actions/reversible";
 import { raw, sh } from "../core/shell";
 import type { ResolvedFastDfs } from "./args";
-import { backUp, fastdfsPreamble, MANAGED_MARK, restore, storageIds } from "./fdfs-sh";
+import { backUp, fastdfsPreamble, MANAGED_MARK, restore, stepPreamble, storageIds } from "./fdfs-sh";
 import { renderDaemonInit, renderTrackerConf } from "./files";
 
 /** The managed tracker's files. */
@@ -52,7 +52,7 @@ rm -f ${t.conf}
 export function addTracker(r: ResolvedFastDfs, host: string): Reversible {
     const address = r.hosts.get(host)!.address;
     const base = r.managed.trackerBase;
-    const forward = sh`${raw(fastdfsPreamble(r))}
+    const forward = sh`${raw(stepPreamble(r))}
 mw_record_made
 mkdir -p ${`${base}/data`} ${`${base}/logs`}
 ${raw(startManaged(r, address))}`;
@@ -73,7 +73,7 @@ export function migrateTracker(r: ResolvedFastDfs, host: string): Reversible {
     const base = r.managed.trackerBase;
     const init = `/etc/init.d/${l.trackerService}`;
     const rejoined = r.storages.map((s) => sh`mw_wait ${r.waitSeconds} ${`storage ${s.host.name} to be ACTIVE on this tracker`} mw_is_active ${s.host.address}`).join("\n");
-    const forward = sh`${raw(fastdfsPreamble(r))}
+    const forward = sh`${raw(stepPreamble(r))}
 mw_is_active() { [ "$(mw_state ${`${address}:${r.ports.tracker}`} "$1")" = ACTIVE ]; }
 mw_record_made
 if ! mw_exists ${`${l.trackerDir}_bak`}; then

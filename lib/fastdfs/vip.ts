@@ -8,7 +8,7 @@
 import type { Reversible } from "../core/actions/reversible";
 import { raw, sh } from "../core/shell";
 import type { ResolvedFastDfs } from "./args";
-import { fastdfsPreamble, MANAGED_MARK } from "./fdfs-sh";
+import { fastdfsPreamble, MANAGED_MARK, stepPreamble } from "./fdfs-sh";
 
 /** VRRPv3 advert interval: a backup takes the VIP about three of them after the holder's nginx stops. */
 export const ADVERT_INTERVAL_SECONDS = 0.2;
@@ -67,7 +67,7 @@ export function downloadVip(r: ResolvedFastDfs, component: string, index: number
     const check = `#!/bin/sh\n${MANAGED_MARK}\n[ -f ${nginxPid} ] && kill -0 "$(cat ${nginxPid})" 2>/dev/null\n`;
     const hasVip = sh`ip -4 -o addr show dev ${r.vip.interface} | grep -qF ${` ${r.vip.address}/`}`;
     const running = sh`{ [ -f ${p.pid} ] && kill -0 "$(cat ${p.pid})" 2>/dev/null; }`;
-    const forward = sh`${raw(fastdfsPreamble(r))}
+    const forward = sh`${raw(stepPreamble(r))}
 command -v keepalived >/dev/null || mw_die 'keepalived is not installed on this host'
 mw_put ${p.check} 0755 ${check}
 mw_put ${p.conf} 0644 ${renderVipConf(r, component, index)}
@@ -78,6 +78,7 @@ else
 fi
 mw_keepalived_up() { ${raw(running)}; }
 mw_wait 10 'keepalived to run' mw_keepalived_up
+mw_wait ${r.waitSeconds} ${`all ${r.trackers.length} trackers to know each other with one leader`} mw_one_leader
 ${raw(index === 0
         ? sh`mw_has_vip() { ${raw(hasVip)}; }
 mw_wait ${r.waitSeconds} ${`the VIP ${r.vip.address} on this host`} mw_has_vip

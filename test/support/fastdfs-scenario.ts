@@ -140,6 +140,19 @@ export class FastdfsScenario extends ScenarioFigures {
         return r.stdout;
     }
 
+    /**
+     * The leader the tracker on `host` follows (itself when it leads), asked inside the host's
+     * namespaces so that it answers while the host's link is cut; empty when it does not answer.
+     */
+    async leaderSeenBy(host: string): Promise<string> {
+        const f = this.inv.fastdfs!;
+        const address = `${this.inv.hosts.find((h) => h.name === host)!.address}:${f.trackerPort}`;
+        const conf = `/tmp/leader-of-${host}.conf`;
+        const r = await exec(host, `printf 'base_path = /tmp\\nconnect_timeout = 2\\nnetwork_timeout = 10\\ntracker_server = ${address}\\n' >${conf}
+LD_LIBRARY_PATH=${f.home}/lib ${f.home}/bin/fdfs_tracker_stat -c ${conf} -L 2>/dev/null; rm -f ${conf}`, { timeoutMs: 30_000 });
+        return /^(\S+), is_leader: 1/m.exec(r.stdout)?.[1] ?? "";
+    }
+
     /** Asserts the legacy layout runs: legacy paths, no _bak, h3 empty, both storages ACTIVE. */
     async assertLegacy(what: string): Promise<void> {
         const f = this.inv.fastdfs!;

@@ -109,6 +109,17 @@ describe("FastDfs plan", function () {
         ]);
     });
 
+    it("rejoins a tracker that leads alone after a healed partition in every step's forward action, never in an inverse or a read-only pre-check", function () {
+        for (const s of plan.steps) {
+            for (const direction of ["forward", "inverse"] as const) {
+                const body = s.action[direction];
+                if (!body) continue;
+                const calls = body.split("\n").filter((l) => l === "mw_rejoin_lone_leader").length;
+                assert.equal(calls, s.kind === "check" || direction === "inverse" ? 0 : 1, `${s.id} ${direction}`);
+            }
+        }
+    });
+
     it("renders every script as valid POSIX sh", function () {
         for (const s of plan.steps) {
             for (const direction of ["forward", "inverse"] as const) {
