@@ -26,7 +26,8 @@ KUBERNETES_VERSION=1.34.4
 PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
 PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
 PROVIDER_SDK_VERSION=v4.24.0
-CLUSTER_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+# In build order: kubectl, the scheduler and the kubelet reuse most of what the API server compiled.
+CLUSTER_BINARIES=(kube-apiserver kubectl kube-scheduler kubelet kube-controller-manager)
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 log() { printf '[kubernetes] %s\n' "$*" >&2; }

@@ -16,8 +16,8 @@ export interface ImageSpec {
     readonly ref: string;
     /** File name of its archive. */
     readonly file: string;
-    /** Programs to copy at the same paths, with their libraries. */
-    readonly programs: readonly string[];
+    /** Programs to copy with their libraries: at the same path, or `[from, to]`. */
+    readonly programs: readonly (string | readonly [string, string])[];
     /** Folders to copy as they are (data files, modules). */
     readonly trees: readonly string[];
     /** Paths under the trees to leave out. */
@@ -45,8 +45,8 @@ async function librariesOf(program: string): Promise<string[]> {
     return libs;
 }
 
-function copyInto(root: string, file: string): void {
-    const target = path.join(root, file);
+function copyInto(root: string, file: string, to = file): void {
+    const target = path.join(root, to);
     fs.mkdirSync(path.dirname(target), { recursive: true });
     if (!fs.existsSync(target)) fs.copyFileSync(fs.realpathSync(file), target);
     fs.chmodSync(target, fs.statSync(file).mode & 0o7777);
@@ -75,8 +75,9 @@ async function layOutRoot(spec: ImageSpec, root: string): Promise<void> {
     fs.writeFileSync(path.join(root, "etc", "nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files dns\n");
     for (const tree of spec.trees) copyTree(root, tree, spec.exclude ?? []);
     for (const program of spec.programs) {
-        copyInto(root, program);
-        for (const lib of await librariesOf(program)) copyInto(root, lib);
+        const [from, to] = typeof program === "string" ? [program, program] : program;
+        copyInto(root, from, to);
+        for (const lib of await librariesOf(from)) copyInto(root, lib);
     }
 }
 

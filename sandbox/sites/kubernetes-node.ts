@@ -45,6 +45,35 @@ export interface NodeSettings {
     readonly binDir: string;
     /** The image the CRI runs as each pod's sandbox. */
     readonly sandboxImage: string;
+    /** The machine's cgroup mounts, for the host to mount again (see {@link machineCgroupMounts}). */
+    readonly cgroupMounts: readonly CgroupMount[];
+}
+
+/** One cgroup hierarchy mounted on the machine. */
+export interface CgroupMount {
+    readonly target: string;
+    readonly fstype: "cgroup" | "cgroup2";
+    readonly options: string;
+}
+
+/**
+ * The machine's cgroup hierarchies under /sys/fs/cgroup. A host does not see them: `ip netns
+ * exec` mounts a fresh /sys for the host's network namespace, and runc then finds no cgroup
+ * mount; the init script mounts the same hierarchies again in the host's mount namespace.
+ */
+export function machineCgroupMounts(mountinfo: string): CgroupMount[] {
+    const mounts: CgroupMount[] = [];
+    for (const line of mountinfo.split("\n")) {
+        const [left, right] = line.split(" - ");
+        if (!right) continue;
+        const target = left.split(" ")[4];
+        const [fstype, , superOptions] = right.split(" ");
+        if ((fstype !== "cgroup" && fstype !== "cgroup2") || !target.startsWith("/sys/fs/cgroup/")) continue;
+        let options = superOptions.split(",").filter((o) => o !== "rw" && o !== "ro").join(",");
+        if (/^name=[^,]+$/.test(options)) options = `none,${options}`; // a named hierarchy without controllers
+        mounts.push({ target, fstype, options });
+    }
+    return mounts;
 }
 
 /**
@@ -162,9 +191,16 @@ wait_for() {
     done
 }
 
+mount_cgroups() {
+    grep -q " /sys/fs/cgroup/" /proc/self/mountinfo && return 0
+    mount -t tmpfs -o mode=0755 cgroup /sys/fs/cgroup
+${n.cgroupMounts.map((m) => `    mkdir -p ${m.target} && mount -t ${m.fstype} ${m.options ? `-o ${m.options} ` : ""}${m.fstype} ${m.target}`).join("\n")}
+}
+
 case "$1" in
 start)
     mkdir -p "$RUN" "$LOG"
+    mount_cgroups
     launch etcd /usr/bin/etcd --name ${n.name} --data-dir ${p.etcdData} \\
         --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \\
         --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \\

@@ -7,8 +7,9 @@ import { Kubectl } from "./kubectl";
 import { kubernetesBinDir, KUBERNETES_VERSION, missingKubernetesPrerequisites } from "./kubernetes-build";
 import { rememberHostBeforeKubelet, restoreHostAfterKubelet, routePods, unroutePods } from "./kubernetes-host";
 import { buildImage, ImageSpec, POSTGRES_UID } from "./kubernetes-images";
-import { cniConfig, containerdConfig, initScript, kubeletConfig, NODE_PATHS, NodeSettings } from "./kubernetes-node";
+import { cniConfig, containerdConfig, initScript, kubeletConfig, machineCgroupMounts, NODE_PATHS, NodeSettings } from "./kubernetes-node";
 import { ensurePki, kubeconfig } from "./kubernetes-pki";
+import { redisBinDir } from "./redis-versions";
 import { Site, SiteContext } from "./site";
 import { putOnHost } from "./site-files";
 import { RedisData, seedRedis, seedZync, ZyncData } from "./threescale-data";
@@ -27,10 +28,16 @@ const VOLUMES = {
     "zync-database-data": "/var/lib/middleware/3scale/zync-database",
 } as const;
 
+/** Redis 6.2.11 (3scale 2.15 runs Red Hat's Redis 6), as the sandbox's prerequisites publish it. */
+const REDIS_IMAGE_BIN = redisBinDir("6.2.11");
+
 /** The images of the site, from the machine's own files. */
 const IMAGES: readonly ImageSpec[] = [
     { ref: THREESCALE_IMAGES.base, file: "base.tar", programs: [], trees: [] },
-    { ref: THREESCALE_IMAGES.redis, file: "redis-6.2.11.tar", programs: ["/opt/middleware-redis/6.2.11/bin/redis-server", "/opt/middleware-redis/6.2.11/bin/redis-cli"], trees: [] },
+    { ref: THREESCALE_IMAGES.redis, file: "redis-6.2.11.tar", programs: [
+        [`${REDIS_IMAGE_BIN}/redis-server`, "/usr/bin/redis-server"],
+        [`${REDIS_IMAGE_BIN}/redis-cli`, "/usr/bin/redis-cli"],
+    ], trees: [] },
     {
         ref: THREESCALE_IMAGES.postgresql,
         file: "postgresql-15.tar",
@@ -48,6 +55,7 @@ function nodeSettings(s: SandboxSettings): NodeSettings {
         podRange: podRange(s),
         binDir: kubernetesBinDir(),
         sandboxImage: THREESCALE_IMAGES.base,
+        cgroupMounts: machineCgroupMounts(fs.readFileSync("/proc/self/mountinfo", "utf8")),
     };
 }
 
