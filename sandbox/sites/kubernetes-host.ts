@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { progress } from "../progress";
-import { run } from "../run";
+import { run, waitFor } from "../run";
 
 /*
  * What a kubelet changes outside the host namespaces it runs in, remembered before it first
@@ -61,7 +61,7 @@ function removeCgroupTree(dir: string): void {
  * Puts back what {@link rememberHostBeforeKubelet} remembered, and removes the kubepods
  * cgroups; call after every process of the host is gone. Returns what it did, for the log.
  */
-export function restoreHostAfterKubelet(siteDir: string): string[] {
+export async function restoreHostAfterKubelet(siteDir: string): Promise<string[]> {
     const file = hostChangesFile(siteDir);
     if (!fs.existsSync(file)) return [];
     const before = JSON.parse(fs.readFileSync(file, "utf8")) as HostBefore;
@@ -75,7 +75,18 @@ export function restoreHostAfterKubelet(siteDir: string): string[] {
     for (const controller of fs.readdirSync("/sys/fs/cgroup")) {
         const dir = path.join("/sys/fs/cgroup", controller, "kubepods");
         if (!fs.existsSync(dir)) continue;
-        removeCgroupTree(dir);
+        let failure: unknown;
+        // The last tasks leave their cgroups a moment after they were killed (EBUSY until then).
+        const removed = await waitFor(async () => {
+            try {
+                removeCgroupTree(dir);
+                return true;
+            } catch (e) {
+                failure = e;
+                return false;
+            }
+        }, 10_000, 200);
+        if (!removed) throw new Error(`cannot remove the kubelet's cgroup ${dir}: ${failure instanceof Error ? failure.message : String(failure)}`);
         done.push(`cgroup ${dir} removed`);
     }
     for (const d of before.absentDirs) {
