@@ -177,7 +177,7 @@ running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; 
 launch() {
     name=$1; shift
     running "$name" && return 0
-    nohup "$@" >>"$LOG/$name.log" 2>&1 </dev/null &
+    setsid nohup "$@" >>"$LOG/$name.log" 2>&1 </dev/null &
     echo $! >"$RUN/$name.pid"
 }
 
