@@ -94,8 +94,10 @@ start=$(date +%s)
 elapsed() { echo "$(( $(date +%s) - $1 ))s"; }
 
 # Progress from `go build -v` (one package per line) without flooding the output.
+# srand() returns the previous seed, the time of the last call: seconds since start in any awk.
 progress() {
-  awk -v what="$1" '{ n++; if (n % 100 == 0) { printf "[kubernetes] %s: %d packages compiled\n", what, n > "/dev/stderr"; fflush() } }
+  awk -v what="$1" 'BEGIN { srand(); t0 = srand() }
+    { n++; if (n % 100 == 0) { srand(); printf "[kubernetes] %s: %d packages compiled (%ds)\n", what, n, srand() - t0 > "/dev/stderr"; fflush() } }
     END { printf "[kubernetes] %s: %d packages compiled\n", what, n > "/dev/stderr" }'
 }
 quiet_downloads() {
