@@ -77,15 +77,21 @@ finish() {
 
 if cluster_ready && provider_ready; then finish; exit 0; fi
 
-# One build at a time per cache; the lock file names the holder for whoever waits.
 mkdir -p "$cache"
-exec 9<>"$cache/.lock"
-if ! flock -n 9; then
-  log "waiting for another Kubernetes build to finish (pid $(head -n 1 "$cache/.lock" 2>/dev/null || echo '?'))"
-  flock 9
-fi
-printf '%s\n' "$$" >"$cache/.lock"
-if cluster_ready && provider_ready; then finish; exit 0; fi
+# with_lock KIND READY BUILD: one build of KIND at a time per cache (the sandbox's --cluster-only
+# does not wait for a provider build); the lock file names the holder for whoever waits.
+with_lock() {
+  local kind=$1 ready=$2 build=$3 lock="$cache/.lock-$1"
+  (
+    exec 9<>"$lock"
+    if ! flock -n 9; then
+      log "waiting for another build of the $kind to finish (pid $(head -n 1 "$lock" 2>/dev/null || echo '?'))"
+      flock 9
+    fi
+    printf '%s\n' "$BASHPID" >"$lock"
+    $ready || $build
+  )
+}
 
 export GOTOOLCHAIN=local GOWORK=off GOFLAGS="-mod=mod -buildvcs=false -p=1" CGO_ENABLED=0
 work="$cache/work"
@@ -150,6 +156,7 @@ build_cluster() {
   "$cluster.tmp/bin/kubectl" version --client 2>/dev/null | grep -qF "v$KUBERNETES_VERSION" ||
     die "built, but kubectl does not report v$KUBERNETES_VERSION"
   rm -rf "$cluster" && mv "$cluster.tmp" "$cluster"
+  rm -rf "$dir"
 }
 
 # The provider's go.mod replaces its sdk module with ../sdk, so `go install` refuses it: the
@@ -185,12 +192,12 @@ EOF
   compile pulumi-resource-kubernetes "$dir" . "$provider.tmp" \
     "-X $PROVIDER_MODULE/pkg/version.Version=$provider_version"
   rm -rf "$provider" && mv "$provider.tmp" "$provider"
+  rm -rf "$dir"
 }
 
 log "Kubernetes v$KUBERNETES_VERSION$($cluster_only || echo " and pulumi-resource-kubernetes $provider_version") into $cache"
 log "(cold: about 30 minutes for the cluster and 30 more for the provider on one idle core; later runs reuse the cache)"
-cluster_ready || build_cluster
-provider_ready || build_provider
-rm -rf "$work"
+cluster_ready || with_lock cluster cluster_ready build_cluster
+provider_ready || with_lock provider provider_ready build_provider
 log "done in $(elapsed "$start")"
 finish
