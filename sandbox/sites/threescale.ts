@@ -48,7 +48,7 @@ const IMAGES: readonly ImageSpec[] = [
 ];
 
 /** The node's settings in sandbox `s`. */
-function nodeSettings(s: SandboxSettings): NodeSettings {
+export function nodeSettings(s: SandboxSettings): NodeSettings {
     return {
         name: NODE,
         address: hostAddress(s, NODE),
@@ -74,8 +74,8 @@ export function threescaleFiles(s: SandboxSettings) {
     };
 }
 
-/** The cluster's files and the init script on the node, from the machine's side of its disk. */
-async function layOutNode(s: SandboxSettings, n: NodeSettings): Promise<void> {
+/** Writes the cluster's files and the init script on the node, from the machine's side of its disk. */
+export async function layOutNode(s: SandboxSettings, n: NodeSettings): Promise<void> {
     const onNode = (p: string) => hostFileOnRoot(s, NODE, p);
     await ensurePki(onNode(NODE_PATHS.pki), [n.address]);
     putOnHost(s, NODE, NODE_PATHS.kubeconfig, kubeconfig(onNode(NODE_PATHS.pki), "https://127.0.0.1:6443"), 0o600);
