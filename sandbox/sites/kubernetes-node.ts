@@ -197,10 +197,22 @@ mount_cgroups() {
 ${n.cgroupMounts.map((m) => `    mkdir -p ${m.target} && mount -t ${m.fstype} ${m.options ? `-o ${m.options} ` : ""}${m.fstype} ${m.target}`).join("\n")}
 }
 
+# cgroups outlive a crashed host (the machine's tree is shared); a kubelet that finds its old pods'
+# cgroups spends seconds on each (\`Failed to create existing container\`) before it syncs pods.
+# Like a reboot, start without them; one that still holds a task refuses rmdir and stays.
+clear_stale_cgroups() {
+    running kubelet && return 0
+    for d in /sys/fs/cgroup/*/kubepods; do
+        [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \\; 2>/dev/null
+    done
+    return 0
+}
+
 case "$1" in
 start)
     mkdir -p "$RUN" "$LOG"
     mount_cgroups
+    clear_stale_cgroups
     launch etcd /usr/bin/etcd --name ${n.name} --data-dir ${p.etcdData} \\
         --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \\
         --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \\
