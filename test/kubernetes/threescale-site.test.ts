@@ -105,6 +105,25 @@ describe("sandbox site 3scale on a real cluster", function () {
         assert.match(dump, /CREATE TABLE public\.tenants/);
     });
 
+    it("comes back with its data after h1 crashes and boots", async function () {
+        await sandbox.fault(facts.node, "down");
+        await sandbox.fault(facts.node, "up");
+        const deadline = Date.now() + 180_000;
+        let digest = "";
+        while (Date.now() < deadline) {
+            const r = await k.run(["exec", "deploy/backend-redis", "--", "redis-cli", "DEBUG", "DIGEST"]);
+            const pods = JSON.parse(await k.must(["get", "pods", "-o", "json"])).items as { status: { conditions?: { type: string; status: string }[] } }[];
+            const allReady = pods.every((p) => p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+            // Right after the boot, a pod can still show the Ready of before the crash, and Redis answers LOADING while it reads its files.
+            if (r.code === 0 && allReady && /^[0-9a-f]{40}$/.test(r.stdout.trim())) {
+                digest = r.stdout.trim();
+                break;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+        assert.equal(digest, facts.redis["backend-redis"].currentDigest, "backend-redis did not come back with its data within 180 s");
+    });
+
     it("down removes the cluster and gives back what the kubelet changed on the machine", async function () {
         const s = settingsFromEnv();
         await sandbox.down();
