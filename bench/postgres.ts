@@ -2,14 +2,15 @@
  * `npm run bench -- postgres`: the PostgreSQL pair on the sandbox through a real `pulumi up` and
  * `destroy` while a client commits through the VIP every 10 ms: the standby built, a switchover,
  * the switch back, the standby removed; then the major upgrade 15 -> 16: one whose pg_upgrade
- * fails (a regproc column) and takes the runbook's way back (`major_rollback`), and one that
+ * fails after the stop (a table file missing on the master: pg_upgrade --check passes, the
+ * link fails) and takes the runbook's way back (`major_rollback`), and one that
  * succeeds (`major_upgrade`); then the site laid out anew on the 15.17 server (same data set)
  * for the minor roll to Debian's 15.18 (`minor_upgrade`: standby, switchover, switch back).
  * Prints, as its last line, JSON with write_gap_ms, lost_commits and total_s for each.
  */
 import { measureWithClient } from "./measure";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { freshLegacyPostgres, patchPostgresConfig, postgresAppPassword, postgresStack } from "../tools/postgres-site";
+import { breakUpgradeAfterCheck, freshLegacyPostgres, patchPostgresConfig, postgresAppPassword, postgresSandboxConfig, postgresStack } from "../tools/postgres-site";
 import { hasResources } from "../tools/redis-site";
 import { startPgWriter, verifyPgWrites } from "./pg-writer";
 import { exec } from "../sandbox";
@@ -88,13 +89,18 @@ export async function main(args: readonly string[]): Promise<void> {
     };
     const upgrade = { version: "16", binDir: postgresBinDir("16") };
     await up();
-    await sql("h1", "CREATE TABLE mw_upgrade_blocker (f regproc)");
+    const query = async (host: string, statement: string): Promise<string> => {
+        const r = await exec(host, `runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h /var/run/postgresql -d postgres -X -At -v ON_ERROR_STOP=1 -c "${statement}"`);
+        if (r.code !== 0) throw new Error(`${host}: ${statement}: ${r.stderr.trim()}`);
+        return r.stdout.trim();
+    };
+    const blocker = await breakUpgradeAfterCheck("h1", String((postgresSandboxConfig()["middleware:postgres"] as { dataDir: string }).dataDir), query);
     await patchPostgresConfig(stack, { upgrade });
     const major_rollback = await measured("major_rollback", async () => {
         const failed = await stack.up({ onOutput: log }).then(() => false, () => true);
         if (!failed) throw new Error("the upgrade meant to fail succeeded");
     });
-    await sql("h2", "DROP TABLE mw_upgrade_blocker");
+    await sql("h2", `DROP TABLE ${blocker}`);
     await destroy();
     await patchPostgresConfig(stack, { upgrade: undefined });
     await up();

@@ -19,6 +19,9 @@ mkdir -p /run/sshd /run/lock
 chmod 0755 /run/sshd
 chmod 1777 /run/lock
 hostname "$host"
+# Nor does a rebooted host keep the addresses its daemons added (a VIP keepalived held when it
+# crashed): only its configured address stays.
+ip -4 addr flush dev eth0 secondary 2>/dev/null || :
 
 /usr/sbin/sshd -f "$sshd_config" -E /var/log/sshd.log
 

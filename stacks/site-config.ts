@@ -66,6 +66,8 @@ export interface PostgresConfig {
     readonly master: string;
     /** The host the standby is built on (PG_STANDBY). */
     readonly standby: string;
+    /** A third host kept on `version` as the way back of a major upgrade (see PostgresHaArgs.spare). @default - none */
+    readonly spare?: string;
     /** The host serving writes; the standby's name is a switchover. @default - the master */
     readonly primary?: string;
     /** Major version, e.g. "15". */
@@ -99,6 +101,8 @@ export interface KafkaConfig {
     readonly legacy?: KafkaLegacyLayout;
     readonly managedRoot?: string;
     readonly jvm?: KafkaJvmArgs;
+    /** Seconds of each health gate of a roll (see `KafkaZkArgs.waitSeconds`). */
+    readonly waitSeconds?: number;
     readonly finalize?: boolean;
 }
 
@@ -188,6 +192,9 @@ export function readSite(config = new pulumi.Config("middleware"), stackName?: s
     if (postgres) {
         for (const role of ["master", "standby"] as const) {
             if (!hosts.has(postgres[role])) p.add(`middleware:postgres.${role}`, `must name a host of the site (${[...hosts.keys()].join(", ")})`, postgres[role]);
+        }
+        if (postgres.spare !== undefined && !hosts.has(postgres.spare)) {
+            p.add("middleware:postgres.spare", `must name a host of the site (${[...hosts.keys()].join(", ")})`, postgres.spare);
         }
     }
     const kafka = topologyConfig<KafkaConfig>(config, "kafka");

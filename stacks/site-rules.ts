@@ -68,6 +68,7 @@ const NODE_RULES: Readonly<Record<string, (c: TopologyConfig, key: string, p: Pr
     },
     postgres: (c, key, p) => {
         if (c.master !== undefined && c.master === c.standby) p.add(`${key}.standby`, "a PostgreSQL pair is a master and a standby on two hosts: the standby must be another host than the master", c.standby);
+        if (c.spare !== undefined && (c.spare === c.master || c.spare === c.standby)) p.add(`${key}.spare`, "the spare is a third host: it must be neither the master nor the standby", c.spare);
     },
 };
 

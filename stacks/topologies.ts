@@ -68,6 +68,7 @@ export function siteTopologies(site: Site): SiteTopology[] {
         const args: PostgresHaArgs = {
             master: site.hosts.get(c.master)!,
             standby: site.hosts.get(c.standby)!,
+            spare: c.spare === undefined ? undefined : site.hosts.get(c.spare)!,
             primary: c.primary,
             version: c.version,
             binDir: c.binDir,
@@ -83,7 +84,7 @@ export function siteTopologies(site: Site): SiteTopology[] {
             key: "postgres",
             name,
             type: POSTGRES_HA_TYPE,
-            hosts: hostsOf(c.master, c.standby),
+            hosts: hostsOf(c.master, c.standby, ...(c.spare === undefined ? [] : [c.spare])),
             plan: () => PostgresHa.planOf(name, args),
             build: () => {
                 const pair = new PostgresHa(name, args);
@@ -104,6 +105,7 @@ export function siteTopologies(site: Site): SiteTopology[] {
             legacy: k.legacy,
             managed: k.managedRoot ? { root: k.managedRoot } : undefined,
             jvm: k.jvm,
+            waitSeconds: k.waitSeconds,
             finalize: k.finalize,
         };
         out.push({

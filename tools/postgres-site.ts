@@ -56,3 +56,19 @@ export function postgresAppPassword(inventory: sandbox.Inventory): string {
     if (!inventory.postgres) throw new Error("the sandbox has no PostgreSQL site");
     return fs.readFileSync(inventory.postgres.appPasswordFile, "utf8").trim();
 }
+
+/**
+ * Makes the next major upgrade fail after the primary stopped, where `pg_upgrade --check` sees
+ * nothing: an empty table whose file is then removed from the master's data directory (the
+ * standby keeps its copy, so the way back restores it). pg_upgrade --link fails linking it.
+ * Returns the table's name; drop it on the primary afterwards.
+ */
+export async function breakUpgradeAfterCheck(host: string, dataDir: string, psql: (host: string, sql: string) => Promise<string>): Promise<string> {
+    const table = "mw_upgrade_blocker";
+    await psql(host, `CREATE TABLE ${table} (id int)`);
+    await psql(host, "CHECKPOINT");
+    const file = await psql(host, `SELECT pg_relation_filepath('${table}')`);
+    const r = await sandbox.exec(host, `rm ${dataDir}/${file}`);
+    if (r.code !== 0) throw new Error(`${host}: rm ${dataDir}/${file}: ${r.stderr.trim()}`);
+    return table;
+}

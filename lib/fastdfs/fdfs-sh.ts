@@ -45,11 +45,11 @@ cd /
 mw_t0=$(date +%s%N)
 mw_mark() { echo "middleware: $(( ($(date +%s%N) - mw_t0) / 1000000 )) ms: $*"; }
 mw_die() { printf 'middleware: %s\\n' "$*" >&2; exit 1; }
+# The limit is the clock's, not a count of tries: a try against an unreachable tracker takes seconds.
 mw_wait() {
-    mw_w_s=$1; mw_w_what=$2; shift 2; mw_i=0
+    mw_w_s=$1; mw_w_what=$2; shift 2; mw_w_end=$(( $(date +%s) + mw_w_s ))
     until "$@"; do
-        mw_i=$((mw_i + 1))
-        [ "$mw_i" -le $((mw_w_s * 4)) ] || { printf 'middleware: %s: not within %s s\\n' "$mw_w_what" "$mw_w_s" >&2; return 1; }
+        [ "$(date +%s)" -lt "$mw_w_end" ] || { printf 'middleware: %s: not within %s s\\n' "$mw_w_what" "$mw_w_s" >&2; return 1; }
         sleep 0.25
     done
 }
@@ -65,12 +65,18 @@ printf '%s' ${client(trackerEndpoints(r))} | sed "s|@DIR@|$mw_dir|g" >"$mw_clien
 printf '%s' ${client(trackerEndpoints(r, "legacy"))} | sed "s|@DIR@|$mw_dir|g" >"$mw_legacy_client"
 mw_trackers=${trackerEndpoints(r).join(" ")}
 mw_storage_port=${r.ports.storage}
+# One client config per tracker: with several, fdfs_monitor -h T asks another tracker when T does
+# not answer, and a check of what T sees would pass on another tracker's view.
+for mw_t in $mw_trackers; do
+    printf '%s' ${client(["@TRACKER@"])} | sed "s|@DIR@|$mw_dir|g; s|@TRACKER@|$mw_t|" >"$mw_dir/tracker-$mw_t.conf"
+done
+mw_ask() { mw_a_t=$1; shift; mw_fdfs fdfs_monitor "$mw_dir/tracker-$mw_a_t.conf" -h "$mw_a_t" "$@"; }
 mw_state() {
-    mw_fdfs fdfs_monitor "$mw_client" -h "$1" 2>/dev/null | awk -v h="$2:$mw_storage_port" '$1 == "host" && $3 == h { print $4; exit }'
+    mw_ask "$1" 2>/dev/null | awk -v h="$2:$mw_storage_port" '$1 == "host" && $3 == h { print $4; exit }'
 }
 mw_lag_of() { printf '%s' "$1" | sed -n 's/.*(\\([0-9]*\\) seconds* delay).*/\\1/p'; }
 mw_synced() {
-    mw_line=$(mw_fdfs fdfs_monitor "$mw_client" -h "$1" 2>/dev/null | awk -v h="$2:$mw_storage_port" '$1 == "host" { cur = ($3 == h) } cur && $1 == "last_synced_timestamp" { print; exit }')
+    mw_line=$(mw_ask "$1" 2>/dev/null | awk -v h="$2:$mw_storage_port" '$1 == "host" { cur = ($3 == h) } cur && $1 == "last_synced_timestamp" { print; exit }')
     [ -n "$mw_line" ] || return 1
     if printf '%s' "$mw_line" | grep -Eq 'never|day|hour|minute'; then return 1; fi
     if printf '%s' "$mw_line" | grep -q ' delay)'; then
@@ -84,7 +90,7 @@ mw_active_everywhere() {
 mw_synced_everywhere() {
     for mw_t in $mw_trackers; do mw_synced "$mw_t" "$1" || return 1; done
 }
-mw_tracker_answers() { mw_fdfs fdfs_monitor "$mw_client" -h "$1" 2>/dev/null | grep -q '^group count'; }
+mw_tracker_answers() { mw_ask "$1" 2>/dev/null | grep -q '^group count'; }
 # The trackers agree: every one of them in the list, exactly one leading.
 mw_one_leader() {
     mw_ts=$(mw_fdfs fdfs_tracker_stat -c "$mw_client" 2>/dev/null) || return 1

@@ -7,11 +7,13 @@
  *
  * @module
  */
-import type { Reversible } from "../core/actions/reversible";
+import { crashPoint, Reversible } from "../core/actions/reversible";
 import { raw, sh } from "../core/shell";
 import type { FastDfsStorageArgs, ResolvedFastDfs } from "./args";
 import { backUp, fastdfsPreamble, MANAGED_MARK, restore, storageIds, trackerEndpoints } from "./fdfs-sh";
 import { renderClientConf, renderDaemonInit, renderModFastdfsConf, renderNginxConf, renderNginxInit, renderStorageConf } from "./files";
+import { moveFiles, roomForMove, settleMove } from "./move-files";
+import { FREE_SPACE_HEADROOM_KB } from "./prechecks";
 
 /** Marks a managed nginx dir (the legacy one has none). */
 export const NGINX_MARK_FILE = ".managed-by-pulumi-middleware";
@@ -39,31 +41,45 @@ fi
 export function learnTrackers(r: ResolvedFastDfs, s: FastDfsStorageArgs): Reversible {
     const conf = `${r.legacy.storageDir}/conf/storage.conf`;
     const saved = '"$MW_STEP_DIR/storage.conf.orig"';
+    // Set before the config changes, cleared once the storage runs with it: a run that crashed in
+    // between finds the new config in place and must still restart.
+    const pending = '"$MW_STEP_DIR/restart-pending"';
     const lines = trackerEndpoints(r).map((t) => `tracker_server = ${t}`).join("\n");
     const restart = sh`mw_svc ${r.legacy.storageService} stop >/dev/null || mw_die 'the legacy storage did not stop'
 mw_svc ${r.legacy.storageService} start >/dev/null || mw_die 'the legacy storage did not start'
-${raw(waitInSync(r, s))}`;
+`;
     const forward = sh`${raw(fastdfsPreamble(r))}
 mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
-[ -e ${raw(saved)} ] || cp -p ${conf} ${raw(saved)}
+if [ ! -e ${raw(saved)} ]; then
+    cp -p ${conf} ${raw(`"$MW_STEP_DIR/storage.conf.orig.mw"`)}
+    mv ${raw(`"$MW_STEP_DIR/storage.conf.orig.mw"`)} ${raw(saved)}
+fi
 # Every tracker_server line replaced by the three, where the first one was (before [error-log]).
 awk -v t=${lines} '/^tracker_server *=/ { if (!done) print t; done = 1; next } { print }' ${raw(saved)} >${`${conf}.mw`}
 chmod --reference=${raw(saved)} ${`${conf}.mw`}
 if ! cmp -s ${`${conf}.mw`} ${conf}; then
+    : >${raw(pending)}
     mv -f ${`${conf}.mw`} ${conf}
-    ${raw(restart)}
+    mw_mark 'storage.conf lists every tracker'
 else
     rm -f ${`${conf}.mw`}
 fi
-mw_wait ${r.waitSeconds} ${`all ${r.trackers.length} trackers to know each other with one leader`} mw_one_leader
+${raw(crashPoint("config written"))}if [ -e ${raw(pending)} ]; then
+    ${raw(restart)}${raw(crashPoint("restarted"))}    rm -f ${raw(pending)}
+    mw_mark 'the legacy storage restarted with every tracker'
+fi
+${raw(waitInSync(r, s))}mw_wait ${r.waitSeconds} ${`all ${r.trackers.length} trackers to know each other with one leader`} mw_one_leader
 mw_mark 'the legacy storage knows every tracker; the trackers have one leader'
 `;
     const inverse = sh`${raw(fastdfsPreamble(r))}
 if [ -e ${raw(saved)} ]; then
     if ! cmp -s ${raw(saved)} ${conf}; then
-        cp -p ${raw(saved)} ${conf}
-        mw_svc ${r.legacy.storageService} stop >/dev/null || mw_die 'the legacy storage did not stop'
-        mw_svc ${r.legacy.storageService} start >/dev/null || mw_die 'the legacy storage did not start'
+        : >${raw(pending)}
+        cp -p ${raw(saved)} ${`${conf}.mw`}
+        mv -f ${`${conf}.mw`} ${conf}
+    fi
+${raw(crashPoint("config restored"))}    if [ -e ${raw(pending)} ]; then
+        ${raw(restart)}${raw(crashPoint("restarted"))}        rm -f ${raw(pending)}
     fi
     rm -f ${raw(saved)}
 fi
@@ -110,16 +126,18 @@ export function migrateStorage(r: ResolvedFastDfs, s: FastDfsStorageArgs): Rever
     const legacyData = `${l.storePath}/data`;
     const managedData = `${m.storePath}/data`;
     const nginxMark = `${l.nginxDir}/${NGINX_MARK_FILE}`;
-    // Set once the managed storage has run: only then does its binlog go back with the files.
+    // Set just before the managed storage first starts (a crash may come right after the start):
+    // only then does its binlog go back with the files.
     const ran = '"$MW_STEP_DIR/managed-storage-ran"';
     const managedInit = (init: string) => sh`grep -qsF ${MANAGED_MARK} ${init}`;
     const forward = sh`${raw(fastdfsPreamble(r))}
+${raw(settleMove(managedData, legacyData))}${raw(settleMove(legacyData, managedData))}${raw(roomForMove(legacyData, managedData, FREE_SPACE_HEADROOM_KB))}mw_record_made
 if ! mw_exists ${`${l.storageDir}_bak`}; then
     mw_svc ${l.nginxService} stop >/dev/null || mw_die 'the legacy nginx did not stop'
     mw_svc ${l.storageService} stop >/dev/null || mw_die 'the legacy storage did not stop'
     mw_mark 'legacy nginx and storage stopped'
 fi
-${raw(backUp(l.storageDir))}if [ ! -e ${nginxMark} ]; then
+${raw(crashPoint("legacy stopped"))}${raw(backUp(l.storageDir))}if [ ! -e ${nginxMark} ]; then
 ${raw(backUp(l.nginxDir))}fi
 if ! ${raw(managedInit(initS))}; then
 ${raw(backUp(initS))}fi
@@ -134,24 +152,9 @@ if [ ! -d ${m.storageBase} ]; then
     mv ${`${m.storageBase}.mw`} ${m.storageBase}
     mw_mark ${`the legacy storage's data and logs carried to ${m.storageBase}`}
 fi
-mkdir -p ${m.storePath}
-if [ -d ${legacyData} ] && mw_exists ${managedData}; then
-    mw_die ${`both ${legacyData} and ${managedData} exist: refusing to choose (resolve by hand)`}
-fi
-if [ -d ${legacyData} ]; then
-    if [ "$(stat -c %d ${l.storePath})" = "$(stat -c %d ${m.storePath})" ]; then
-        mv ${legacyData} ${managedData}
-        mw_mark ${`the stored files moved (renamed, not copied) from ${legacyData} to ${managedData}`}
-    else
-        rm -rf ${`${managedData}.mw`}
-        cp -a ${legacyData} ${`${managedData}.mw`}
-        mv ${`${managedData}.mw`} ${managedData}
-        rm -rf ${legacyData}
-        mw_mark ${`the stored files copied from ${legacyData} to ${managedData} (another file system)`}
-    fi
-fi
-[ -d ${managedData} ] || mw_die ${`neither ${legacyData} nor ${managedData} holds the stored files`}
-mw_put ${f.conf} 0644 ${f.confText}
+${raw(crashPoint("base carried"))}mkdir -p ${m.storePath}
+${raw(moveFiles(legacyData, managedData, "files"))}[ -d ${managedData} ] || mw_die ${`neither ${legacyData} nor ${managedData} holds the stored files`}
+${raw(crashPoint("files moved"))}mw_put ${f.conf} 0644 ${f.confText}
 mw_put ${f.client} 0644 ${f.clientText}
 mw_put ${f.ids} 0644 ${`${MANAGED_MARK}\n${storageIds(r)}`}
 mw_put ${initS} 0755 ${f.storageInit}
@@ -164,10 +167,10 @@ fi
 mw_put ${`${l.nginxDir}/conf/mod_fastdfs.conf`} 0644 ${f.modConf}
 mw_put ${`${l.nginxDir}/conf/nginx.conf`} 0644 ${f.nginxConf}
 mw_put ${initN} 0755 ${f.nginxInit}
+${raw(crashPoint("managed configured"))}mkdir -p "$MW_STEP_DIR" && : >${raw(ran)}
 mw_svc ${l.storageService} start >/dev/null || mw_die ${`the managed storage did not start; see ${m.storageBase}/logs/storaged.log`}
-mkdir -p "$MW_STEP_DIR" && : >${raw(ran)}
 mw_mark 'the managed storage started'
-${raw(waitInSync(r, s))}mw_svc ${l.nginxService} start >/dev/null || mw_die ${`nginx did not start; see ${l.nginxDir}/logs/error.log`}
+${raw(crashPoint("managed started"))}${raw(waitInSync(r, s))}${raw(crashPoint("in sync"))}mw_svc ${l.nginxService} start >/dev/null || mw_die ${`nginx did not start; see ${l.nginxDir}/logs/error.log`}
 ${raw(waitServing(r, s, m.storePath))}`;
     const inverse = sh`${raw(fastdfsPreamble(r))}
 if ${raw(managedInit(initN))}; then
@@ -179,22 +182,11 @@ if ${raw(managedInit(initS))}; then
     rm -f ${initS}
 fi
 mw_mark 'managed nginx and storage stopped'
-if [ -e ${nginxMark} ]; then rm -rf ${l.nginxDir}; fi
+${raw(crashPoint("managed stopped"))}if [ -e ${nginxMark} ]; then rm -rf ${l.nginxDir}; fi
 rm -rf ${`${l.nginxDir}.mw`}
-if [ -d ${managedData} ] && [ ! -e ${legacyData} ]; then
-    if [ "$(stat -c %d ${l.storePath})" = "$(stat -c %d ${m.storePath})" ]; then
-        mv ${managedData} ${legacyData}
-    else
-        rm -rf ${`${legacyData}.mw`}
-        cp -a ${managedData} ${`${legacyData}.mw`}
-        mv ${`${legacyData}.mw`} ${legacyData}
-        rm -rf ${managedData}
-    fi
-    mw_mark ${`the stored files, with those uploaded meanwhile, carried back to ${legacyData}`}
-fi
-rm -f ${f.conf} ${f.client}
+${raw(settleMove(legacyData, managedData))}${raw(moveFiles(managedData, legacyData, "files back"))}[ -d ${legacyData} ] || mw_die ${`neither ${managedData} nor ${legacyData} holds the stored files`}
+${raw(crashPoint("files back"))}rm -f ${f.conf} ${f.client}
 [ -e ${`${m.confDir}/tracker.conf`} ] || rm -f ${f.ids}
-rmdir ${m.storePath} ${m.confDir} 2>/dev/null || :
 ${raw(restore(initS))}${raw(restore(initN))}${raw(restore(l.nginxDir))}${raw(restore(l.storageDir))}if [ -e ${raw(ran)} ] && [ -d ${`${m.storageBase}/data`} ]; then
     # The binlog and sync marks of the managed period go back with the files they describe.
     rm -rf ${`${l.storageDir}/data.mw`}
@@ -203,10 +195,12 @@ ${raw(restore(initS))}${raw(restore(initN))}${raw(restore(l.nginxDir))}${raw(res
     rm -rf ${`${l.storageDir}/data`}
     mv ${`${l.storageDir}/data.mw`} ${`${l.storageDir}/data`}
 fi
-rm -rf ${m.storageBase} ${`${m.storageBase}.mw`}
+${raw(crashPoint("binlog back"))}rm -rf ${m.storageBase} ${`${m.storageBase}.mw`}
 rm -f ${raw(ran)}
+rmdir ${m.storePath} ${m.confDir} 2>/dev/null || :
+mw_remove_made
 mw_svc ${l.storageService} start >/dev/null || mw_die 'the legacy storage did not start'
-${raw(waitInSync(r, s))}mw_svc ${l.nginxService} start >/dev/null || mw_die 'the legacy nginx did not start'
+${raw(crashPoint("legacy started"))}${raw(waitInSync(r, s))}mw_svc ${l.nginxService} start >/dev/null || mw_die 'the legacy nginx did not start'
 ${raw(waitServing(r, s, l.storePath))}`;
     return { forward, inverse };
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Reversible } from "../core/actions/reversible";
+import { crashPoint, Reversible } from "../core/actions/reversible";
 import { raw, sh } from "../core/shell";
 import type { ResolvedFastDfs } from "./args";
 import { backUp, fastdfsPreamble, MANAGED_MARK, restore, storageIds } from "./fdfs-sh";
@@ -31,10 +31,10 @@ function startManaged(r: ResolvedFastDfs, address: string): string {
     return sh`mw_put ${t.conf} 0644 ${t.confText}
 mw_put ${t.ids} 0644 ${`${MANAGED_MARK}\n${storageIds(r)}`}
 mw_put ${t.init} 0755 ${t.initText}
-mw_svc ${r.legacy.trackerService} start >/dev/null || mw_die ${`the managed tracker did not start; see ${r.managed.trackerBase}/logs/trackerd.log`}
+${raw(crashPoint("managed tracker configured"))}mw_svc ${r.legacy.trackerService} start >/dev/null || mw_die ${`the managed tracker did not start; see ${r.managed.trackerBase}/logs/trackerd.log`}
 mw_wait ${r.waitSeconds} 'the managed tracker to answer' mw_tracker_answers ${`${address}:${r.ports.tracker}`}
 mw_mark 'the managed tracker answers'
-`;
+${raw(crashPoint("managed tracker answers"))}`;
 }
 
 /** Fragment: stop the managed tracker and remove its files (not the base dir). */
@@ -57,7 +57,7 @@ mw_record_made
 mkdir -p ${`${base}/data`} ${`${base}/logs`}
 ${raw(startManaged(r, address))}`;
     const inverse = sh`${raw(fastdfsPreamble(r))}
-${raw(removeManaged(r))}rm -rf ${base}
+${raw(removeManaged(r))}${raw(crashPoint("added tracker stopped"))}rm -rf ${base}
 rm -f ${managedTracker(r).ids}
 rmdir ${r.managed.confDir} 2>/dev/null || :
 mw_remove_made
@@ -80,7 +80,7 @@ if ! mw_exists ${`${l.trackerDir}_bak`}; then
     mw_svc ${l.trackerService} stop >/dev/null || mw_die 'the legacy tracker did not stop'
     mw_mark 'legacy tracker stopped'
 fi
-${raw(backUp(l.trackerDir))}if ! grep -qsF ${MANAGED_MARK} ${init}; then
+${raw(crashPoint("legacy tracker stopped"))}${raw(backUp(l.trackerDir))}if ! grep -qsF ${MANAGED_MARK} ${init}; then
 ${raw(backUp(init))}fi
 if [ ! -d ${base} ]; then
     # The runbook's "copy the two folders of /app/tracker": data (the cluster's state) and logs.
@@ -91,18 +91,18 @@ if [ ! -d ${base} ]; then
     mv ${`${base}.mw`} ${base}
     mw_mark ${`the legacy tracker's data and logs carried to ${base}`}
 fi
-${raw(startManaged(r, address))}${raw(rejoined)}
+${raw(crashPoint("tracker data carried"))}${raw(startManaged(r, address))}${raw(rejoined)}
 mw_mark 'every storage is ACTIVE on the managed tracker'
 `;
     const inverse = sh`${raw(fastdfsPreamble(r))}
-${raw(removeManaged(r))}rm -rf ${base} ${`${base}.mw`}
+${raw(removeManaged(r))}${raw(crashPoint("managed tracker stopped"))}rm -rf ${base} ${`${base}.mw`}
 rm -f ${managedTracker(r).ids}
 rmdir ${r.managed.confDir} 2>/dev/null || :
 mw_remove_made
 if mw_exists ${`${init}_bak`}; then
 ${raw(restore(init))}fi
 ${raw(restore(l.trackerDir))}mw_svc ${l.trackerService} start >/dev/null || mw_die 'the legacy tracker did not start'
-mw_wait ${r.waitSeconds} 'the legacy tracker to answer' mw_tracker_answers ${`${address}:${r.ports.tracker}`}
+${raw(crashPoint("legacy tracker started"))}mw_wait ${r.waitSeconds} 'the legacy tracker to answer' mw_tracker_answers ${`${address}:${r.ports.tracker}`}
 mw_is_active() { [ "$(mw_state ${`${address}:${r.ports.tracker}`} "$1")" = ACTIVE ]; }
 ${raw(rejoined)}
 mw_mark 'the legacy tracker is back; every storage is ACTIVE on it'

@@ -4,7 +4,7 @@
  * @module
  */
 import { checkHost, HostArgs } from "../core/host";
-import { checkAbsolutePath, checkName, checkPort, checkServiceName, Problems, Validator } from "../core/validate";
+import { checkAbsolutePath, checkName, checkPort, checkSeconds, checkServiceName, Problems, Validator } from "../core/validate";
 
 /** One ZooKeeper node: its host and the `myid` its data dir holds. */
 export interface ZookeeperNodeArgs {
@@ -103,6 +103,14 @@ export interface KafkaZkArgs {
     /** @default - `/usr/bin/java`, heaps 128m (ZooKeeper) and 256m (Kafka) */
     readonly jvm?: KafkaJvmArgs;
     /**
+     * Seconds each health gate of a roll waits before the step fails naming what it waited for:
+     * the cluster healthy before a node stops, a restarted ZooKeeper node back in the quorum and
+     * synced, a restarted broker registered with no partition under-replicated (10-86400).
+     * Read when a step is created: a change applies to the steps created after it.
+     * @default - 300 for a ZooKeeper node, 600 for a broker
+     */
+    readonly waitSeconds?: number;
+    /**
      * Accept the migration for good: after the last broker's roll, the brokers'
      * `inter.broker.protocol.version` is raised to the managed version in a second roll, one
      * broker at a time (after which the legacy brokers could no longer read the cluster's data),
@@ -125,6 +133,8 @@ export interface ResolvedKafkaZk {
     readonly legacy: Required<KafkaLegacyLayout>;
     readonly managedRoot: string;
     readonly jvm: Required<KafkaJvmArgs>;
+    /** Seconds of each health gate, by kind of node. */
+    readonly waitSeconds: { readonly zookeeper: number; readonly broker: number };
     readonly finalize: boolean;
 }
 
@@ -135,6 +145,8 @@ export const KAFKA_DEFAULTS = {
     scala: "2.13",
     managedRoot: "/app/middleware/kafka",
     jvm: { java: "/usr/bin/java", zookeeperHeap: "128m", kafkaHeap: "256m" },
+    /** Seconds of each health gate of a roll. */
+    waitSeconds: { zookeeper: 300, broker: 600 },
     legacy: {
         kafkaVersion: "2.3.0",
         scala: "2.12",
@@ -252,6 +264,7 @@ export function resolveKafkaZk(name: string, args: KafkaZkArgs): ResolvedKafkaZk
     }
     const jvm = { ...D.jvm, ...args.jvm };
     p.check(arg("jvm.java"), jvm.java, checkAbsolutePath).check(arg("jvm.zookeeperHeap"), jvm.zookeeperHeap, checkHeap).check(arg("jvm.kafkaHeap"), jvm.kafkaHeap, checkHeap);
+    p.checkOptional(arg("waitSeconds"), args.waitSeconds, checkSeconds(10, 86400));
     p.check("name", name, checkName);
     p.throwIfAny(name);
     return {
@@ -265,6 +278,7 @@ export function resolveKafkaZk(name: string, args: KafkaZkArgs): ResolvedKafkaZk
         legacy,
         managedRoot,
         jvm,
+        waitSeconds: args.waitSeconds === undefined ? D.waitSeconds : { zookeeper: args.waitSeconds, broker: args.waitSeconds },
         finalize: args.finalize ?? false,
     };
 }

@@ -11,7 +11,6 @@ import { raw, sh } from "../core/shell";
 import { BrokerArgs, protocolOf, ResolvedKafkaZk } from "./args";
 import { managedPaths } from "./files";
 import { kafkaPreamble } from "./kafka-sh";
-import { BROKER_BACK_SECONDS } from "./roll";
 
 /** Raise one broker's `inter.broker.protocol.version` to the managed version and restart it behind the same gates as its roll. */
 export function raiseProtocol(r: ResolvedKafkaZk, broker: BrokerArgs): Reversible {
@@ -22,7 +21,7 @@ export function raiseProtocol(r: ResolvedKafkaZk, broker: BrokerArgs): Reversibl
     const forward = sh`${raw(kafkaPreamble(r))}
 # A broker a crashed earlier run already stopped is one short of healthy: check only a registered one.
 case ",$(mw_broker_ids ${m.kafkaLibs})," in
-*,${raw(id)},*) mw_wait_until ${BROKER_BACK_SECONDS} ${`no partition under-replicated or offline before broker ${id} restarts`} mw_partitions_healthy ${m.kafkaLibs} ;;
+*,${raw(id)},*) mw_wait_until ${r.waitSeconds.broker} ${`no partition under-replicated or offline before broker ${id} restarts`} mw_partitions_healthy ${m.kafkaLibs} ;;
 esac
 sed -e '/^[[:space:]]*log\\.message\\.format\\.version[[:space:]]*[=:]/d' \\
     -e ${`s/^[[:space:]]*inter\\.broker\\.protocol\\.version[[:space:]]*[=:].*/inter.broker.protocol.version=${protocol}/`} \\
@@ -31,7 +30,7 @@ mv -f ${`${m.serverProperties}.mw-tmp`} ${m.serverProperties}
 grep -qx ${`inter.broker.protocol.version=${protocol}`} ${m.serverProperties} || { echo ${`middleware: ${m.serverProperties} does not set inter.broker.protocol.version=${protocol}`} >&2; exit 1; }
 service ${service} stop
 service ${service} start
-mw_wait_until ${BROKER_BACK_SECONDS} ${`broker ${id} registered and no partition under-replicated or offline`} mw_alive_and ${service} mw_broker_serving ${m.kafkaLibs} ${id}
+mw_wait_until ${r.waitSeconds.broker} ${`broker ${id} registered and no partition under-replicated or offline`} mw_alive_and ${service} mw_broker_serving ${m.kafkaLibs} ${id}
 mw_note ${`broker ${id} runs inter.broker.protocol.version=${protocol}`}
 `;
     return { forward, inverse: "" };

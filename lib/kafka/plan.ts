@@ -11,7 +11,7 @@ import type { Plan, PlannedStep } from "../core/plan";
 import { protocolOf, ResolvedKafkaZk } from "./args";
 import { raiseProtocol, removeBackups } from "./finalize";
 import { brokerPrecheck, zookeeperPrecheck } from "./prechecks";
-import { BROKER_BACK_SECONDS, rollBroker, rollZookeeper, ZOOKEEPER_BACK_SECONDS } from "./roll";
+import { rollBroker, rollZookeeper } from "./roll";
 import { pinnedBrokerSettings, stageBroker, stageZookeeper } from "./stage";
 
 /** Step ids, stable forever: they are part of the resource names (`<component>-<host>-<id>`). */
@@ -57,7 +57,7 @@ export function planKafkaZk(name: string, r: ResolvedKafkaZk): Plan {
         action: rollZookeeper(r, n),
         after: stageIds,
         triggers: [zkLayout],
-        timeoutSeconds: 2 * ZOOKEEPER_BACK_SECONDS + 120,
+        timeoutSeconds: 2 * r.waitSeconds.zookeeper + 120,
     })));
     const lastZk = zkRolls[zkRolls.length - 1].id;
     const brokerRolls = sequence(r.brokers.map((b) => step({
@@ -68,7 +68,7 @@ export function planKafkaZk(name: string, r: ResolvedKafkaZk): Plan {
         action: rollBroker(r, b),
         after: [...stageIds, lastZk],
         triggers: [stages.find((s) => s.id === ids.brokerStage(b.brokerId))!.triggers![0]],
-        timeoutSeconds: 2 * BROKER_BACK_SECONDS + 300,
+        timeoutSeconds: 2 * r.waitSeconds.broker + 300,
     })));
     const finalize: PlannedStep[] = [];
     if (r.finalize) {
@@ -78,7 +78,7 @@ export function planKafkaZk(name: string, r: ResolvedKafkaZk): Plan {
             summary: `finalize: raise broker ${b.brokerId}'s inter.broker.protocol.version to ${protocolOf(r.version)} and restart it (irreversible)`,
             action: raiseProtocol(r, b),
             after: [brokerRolls[brokerRolls.length - 1].id],
-            timeoutSeconds: 2 * BROKER_BACK_SECONDS + 300,
+            timeoutSeconds: 2 * r.waitSeconds.broker + 300,
         })));
         const raised = raises[raises.length - 1].id;
         finalize.push(

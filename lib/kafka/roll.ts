@@ -6,18 +6,13 @@
  *
  * @module
  */
-import { backupPath } from "../core/actions/backup-path";
+import { backupPath, DEFAULT_BACKUP_SUFFIX } from "../core/actions/backup-path";
 import { linkPath } from "../core/actions/link-path";
-import type { Reversible } from "../core/actions/reversible";
+import { crashPoint, exists, Reversible } from "../core/actions/reversible";
 import { raw, sh } from "../core/shell";
 import type { BrokerArgs, ResolvedKafkaZk, ZookeeperNodeArgs } from "./args";
 import { managedPaths } from "./files";
 import { kafkaPreamble } from "./kafka-sh";
-
-/** Seconds a restarted ZooKeeper node has to be back in the quorum, synced. */
-export const ZOOKEEPER_BACK_SECONDS = 300;
-/** Seconds a restarted broker has to register and every partition to be fully replicated again. */
-export const BROKER_BACK_SECONDS = 600;
 
 /** The parts of one node's roll. */
 interface RollParts {
@@ -50,9 +45,12 @@ fi
 if ! ${raw(isManaged)} && [ -e ${p.init} ]; then
     service ${p.service} stop
 fi
-${raw(install.forward)}${raw(init.forward)}${raw(link.forward)}service ${p.service} start
-${raw(p.gate(p.managedLib))}
+${raw(crashPoint("stopped"))}${raw(install.forward)}${raw(init.forward)}${raw(link.forward)}${raw(crashPoint("linked"))}service ${p.service} start
+${raw(crashPoint("started"))}${raw(p.gate(p.managedLib))}
 `;
+    // With the init script's backup gone and something at its path, an earlier run crashed
+    // after restoring it: the legacy script is back and there is no link to remove.
+    const initBackup = `${p.init}${DEFAULT_BACKUP_SUFFIX}`;
     const inverse = sh`${raw(kafkaPreamble(r))}
 if ${raw(isManaged)}; then
     if ${raw(p.takesPart(p.managedLib))}; then
@@ -60,8 +58,10 @@ if ${raw(isManaged)}; then
     fi
     service ${p.service} stop
 fi
-${raw(link.inverse)}${raw(init.inverse)}${raw(install.inverse)}service ${p.service} start
-${raw(p.gate(p.managedLib))}
+${raw(crashPoint("stopped"))}if ${raw(isManaged)} || ${raw(exists(initBackup))}; then
+${raw(link.inverse)}fi
+${raw(init.inverse)}${raw(install.inverse)}${raw(crashPoint("restored"))}service ${p.service} start
+${raw(crashPoint("started"))}${raw(p.gate(p.managedLib))}
 `;
     return { forward, inverse };
 }
@@ -73,7 +73,7 @@ ${raw(p.gate(p.managedLib))}
 export function rollZookeeper(r: ResolvedKafkaZk, node: ZookeeperNodeArgs): Reversible {
     const m = managedPaths(r);
     const whole = (lib: string) =>
-        sh`mw_wait_until ${ZOOKEEPER_BACK_SECONDS} ${`the ZooKeeper ensemble with myid ${node.myid} in it has one leader and every follower synced`} mw_zk_ensemble_synced ${lib}
+        sh`mw_wait_until ${r.waitSeconds.zookeeper} ${`the ZooKeeper ensemble with myid ${node.myid} in it has one leader and every follower synced`} mw_zk_ensemble_synced ${lib}
 mw_note "ensemble: $mw_last_state"`;
     return roll(r, {
         service: r.legacy.zookeeperService,
@@ -81,7 +81,7 @@ mw_note "ensemble: $mw_last_state"`;
         init: r.legacy.zookeeperInit,
         managedInit: m.zookeeperInit,
         managedLib: m.zookeeperLib,
-        gate: (lib) => sh`mw_wait_until ${ZOOKEEPER_BACK_SECONDS} ${`the ZooKeeper ensemble with myid ${node.myid} in it has one leader and every follower synced`} mw_alive_and ${r.legacy.zookeeperService} mw_zk_ensemble_synced ${lib}
+        gate: (lib) => sh`mw_wait_until ${r.waitSeconds.zookeeper} ${`the ZooKeeper ensemble with myid ${node.myid} in it has one leader and every follower synced`} mw_alive_and ${r.legacy.zookeeperService} mw_zk_ensemble_synced ${lib}
 mw_note "ensemble: $mw_last_state"`,
         canStop: whole,
         takesPart: (lib) => sh`{ case $(mw_field "$(mw_zk_srvr ${lib} ${node.host.address})" Mode) in leader|follower) true ;; *) false ;; esac; }`,
@@ -102,9 +102,11 @@ export function rollBroker(r: ResolvedKafkaZk, broker: BrokerArgs): Reversible {
         init: r.legacy.kafkaInit,
         managedInit: m.kafkaInit,
         managedLib: m.kafkaLibs,
-        gate: (lib) => sh`mw_wait_until ${BROKER_BACK_SECONDS} ${`broker ${id} registered and no partition under-replicated or offline`} mw_alive_and ${r.legacy.kafkaService} mw_broker_serving ${lib} ${id}
+        gate: (lib) => sh`mw_wait_until ${r.waitSeconds.broker} ${`broker ${id} registered and no partition under-replicated or offline`} mw_alive_and ${r.legacy.kafkaService} mw_broker_serving ${lib} ${id}
 mw_note "broker ${raw(id)} serves: $mw_last_state"`,
-        canStop: (lib) => sh`mw_wait_until ${BROKER_BACK_SECONDS} ${`no partition under-replicated or offline before broker ${id} stops`} mw_partitions_healthy ${lib}`,
-        takesPart: (lib) => sh`{ case ",$(mw_broker_ids ${lib})," in *,${raw(id)},*) true ;; *) false ;; esac; }`,
+        canStop: (lib) => sh`mw_wait_until ${r.waitSeconds.broker} ${`no partition under-replicated or offline before broker ${id} stops`} mw_partitions_healthy ${lib}`,
+        // Registered alone is not enough: a broker that died keeps its registration until its
+        // ZooKeeper session expires, and the stop gate would wait for the partitions it left.
+        takesPart: (lib) => sh`{ service ${r.legacy.kafkaService} status >/dev/null 2>&1 && case ",$(mw_broker_ids ${lib})," in *,${raw(id)},*) true ;; *) false ;; esac; }`,
     });
 }

@@ -72,6 +72,16 @@ export interface PostgresHaArgs {
      */
     readonly standby: HostArgs;
     /**
+     * A third host with the same PostgreSQL installed and no cluster at `dataDir`, built as a
+     * second streaming standby of the master. During a major `upgrade` it is the one kept on the
+     * old version as the way back (the runbook's "new standby on the old version"), while the
+     * standby is rebuilt on the new version from the upgraded primary, so that the upgraded
+     * master keeps a standby of its own version. Requires `primary` to be the master and no
+     * minor roll (a switch would leave the spare's slot behind on the old primary).
+     * @default - no spare: the standby is the way back of a major upgrade
+     */
+    readonly spare?: HostArgs;
+    /**
      * The inventory name of the host that serves writes, behind the VIP. Setting it to the
      * standby's name is a switchover (no acknowledged commit lost: the standby is promoted only
      * once it has replayed the old primary's shutdown checkpoint), and the old primary rejoins
@@ -128,6 +138,7 @@ export interface PostgresHaArgs {
 export interface ResolvedPostgresHa {
     readonly master: HostArgs;
     readonly standby: HostArgs;
+    readonly spare: HostArgs | undefined;
     readonly primary: string;
     readonly version: string;
     readonly binDir: string;
@@ -198,6 +209,15 @@ export function resolvePostgresHa(name: string, args: PostgresHaArgs): ResolvedP
         if (args.master.name === args.standby.name) p.add("standby.name", "must differ from master.name: the pair needs two hosts", args.standby.name);
         if (args.master.address === args.standby.address) p.add("standby.address", "must differ from master.address", args.standby.address);
     }
+    if (args.spare !== undefined) {
+        checkHost(p, "spare", args.spare);
+        for (const other of ["master", "standby"] as const) {
+            const o = args[other];
+            if (!args.spare || !o) continue;
+            if (args.spare.name === o.name) p.add("spare.name", `must differ from ${other}.name: the spare is a third host`, args.spare.name);
+            if (args.spare.address === o.address) p.add("spare.address", `must differ from ${other}.address`, args.spare.address);
+        }
+    }
     const hostNames = [args.master?.name, args.standby?.name].filter((x): x is string => typeof x === "string");
     const primary = args.primary ?? args.master?.name;
     if (args.primary !== undefined && !hostNames.includes(args.primary)) {
@@ -231,7 +251,7 @@ export function resolvePostgresHa(name: string, args: PostgresHaArgs): ResolvedP
         .checkOptional("vip.prefix", vip.prefix, checkIntRange(1, 32))
         .checkOptional("vip.interface", vip.interface, checkInterface)
         .checkOptional("vip.virtualRouterId", vip.virtualRouterId, checkIntRange(1, 255));
-    if (args.master && args.standby && [args.master.address, args.standby.address].includes(vip.address)) {
+    if (args.master && args.standby && [args.master.address, args.standby.address, args.spare?.address].includes(vip.address)) {
         p.add("vip.address", "must differ from the hosts' addresses", vip.address);
     }
     const keepalived = {
@@ -255,10 +275,19 @@ export function resolvePostgresHa(name: string, args: PostgresHaArgs): ResolvedP
             p.add("primary", `must be the master (${args.master.name}) during an upgrade: the upgrade runs on the primary while the standby keeps the old version`, primary);
         }
     }
+    if (args.spare !== undefined) {
+        if (primary !== undefined && args.master && primary !== args.master.name) {
+            p.add("primary", `must be the master (${args.master.name}) while a spare is configured: a switchover would leave the spare's slot behind on the old primary`, primary);
+        }
+        if (upgrade && upgrade.version === version) {
+            p.add("spare", `is not used by a minor roll (upgrade.version ${version} = version: its switchovers would leave the spare's slot behind); remove spare for the roll`, args.spare?.name);
+        }
+    }
     p.throwIfAny(name);
     return {
         master: args.master,
         standby: args.standby,
+        spare: args.spare,
         primary: primary!,
         version,
         binDir,

@@ -51,7 +51,9 @@ export class PostgresHa extends pulumi.ComponentResource {
             ? pulumi.secret(pulumi.output(r.replicationPassword))
             : new random.RandomPassword(`${name}-replication-password`, { length: 32, special: false }, { parent: this }).result;
         this.plan = planPostgresHa(name, r, password);
-        materialize(this.plan, new Map([[r.master.name, r.master], [r.standby.name, r.standby]]), this);
+        const hosts = new Map([[r.master.name, r.master], [r.standby.name, r.standby]]);
+        if (r.spare) hosts.set(r.spare.name, r.spare);
+        materialize(this.plan, hosts, this);
         pulumi.log.info(describePlan(this.plan), this);
         const standby = r.primary === r.master.name ? r.standby.name : r.master.name;
         this.endpoint = pulumi.output(`${r.vip.address}:${r.port}`);

@@ -16,6 +16,7 @@ import { buildStandby } from "./standby";
 import { switchBack, switchToStandby } from "./switchover";
 import { upgradeMaster } from "./upgrade";
 import { minorRoll, onBuild } from "./minor-roll";
+import { standbyFollowsMaster, standbyOnNewVersion } from "./spare";
 
 /** Step ids of the PostgreSQL plan, stable forever: they are part of the resource names. */
 export const POSTGRES_STEPS = {
@@ -28,6 +29,10 @@ export const POSTGRES_STEPS = {
     standbyMinorRoll: "standby-minor-roll",
     masterMinorRoll: "master-minor-roll",
     standbyMinorSwitchBack: "standby-minor-switch-back",
+    spareBuild: "spare-build",
+    standbyFollowsMaster: "standby-follows-master",
+    spareOldVersion: "spare-old-version",
+    standbyNewVersion: "standby-new-version",
 } as const;
 
 /** Seconds a switch waits for the standby to be close and to replay the shutdown checkpoint. */
@@ -46,6 +51,7 @@ export function planPostgresHa(name: string, r: ResolvedPostgresHa, password: pu
         port: r.port, user: r.replicationUser, vip: r.vip, keepalived: { ...r.keepalived, serviceManager: r.keepalived.serviceManager.kind },
         // Only when set apart, so that the triggers of pairs built before it existed stay the same.
         ...(r.clientBinDir !== r.binDir ? { clientBinDir: r.clientBinDir } : {}),
+        ...(r.spare ? { spare: r.spare.address } : {}),
     });
     const steps: PlannedStep[] = [
         step({
@@ -65,6 +71,18 @@ export function planPostgresHa(name: string, r: ResolvedPostgresHa, password: pu
             timeoutSeconds: 3600,
         }),
     ];
+    const P = r.spare?.name;
+    if (r.spare) {
+        steps.push(step({
+            id: ids.spareBuild,
+            host: P!,
+            summary: `build the spare: a second standby, base backup of ${M} into ${r.dataDir}, stream, replay caught up; keepalived`,
+            action: buildStandby(r, name, r.spare),
+            triggers: [pair],
+            after: [ids.masterReplication],
+            timeoutSeconds: 3600,
+        }));
+    }
     if (r.primary === S) {
         steps.push(
             step({
@@ -118,6 +136,49 @@ export function planPostgresHa(name: string, r: ResolvedPostgresHa, password: pu
                 triggers,
                 after: [ids.masterMinorRoll],
                 timeoutSeconds: 1800,
+            }),
+        );
+    } else if (r.upgrade && r.spare) {
+        const u = r.upgrade;
+        const triggers = [pair, JSON.stringify(u)];
+        const onSpare = { ...r, standby: r.spare };
+        steps.push(
+            step({
+                id: ids.standbyFollowsMaster,
+                host: S,
+                summary: `check: streams from ${M} (undo: streams from ${M} again, after the way back)`,
+                action: standbyFollowsMaster(r),
+                triggers,
+                after: [ids.standbyBuild],
+                timeoutSeconds: 1800,
+            }),
+            step({
+                id: ids.spareOldVersion,
+                host: P!,
+                summary: `check: the spare streams from ${M} and caught up; stays on PostgreSQL ${r.version} as the way back (undo: switch back to ${M})`,
+                action: switchBack(onSpare, switchSeconds),
+                triggers,
+                after: [ids.spareBuild, ids.standbyFollowsMaster],
+                timeoutSeconds: 1800,
+            }),
+            step({
+                id: ids.masterUpgrade,
+                host: M,
+                summary: `upgrade to PostgreSQL ${u.version}: clean stop once the spare ${P} is caught up, ${P} replays the shutdown checkpoint, pg_upgrade --link, ` +
+                    `start behind the VIP (undo: the runbook's way back: promote ${P}, rebuild ${M} from an empty data directory, check pg_hba.conf, agree after traffic; refused once ${u.version} took writes)`,
+                action: upgradeMaster(r, switchSeconds),
+                triggers,
+                after: [ids.spareOldVersion],
+                timeoutSeconds: 3600,
+            }),
+            step({
+                id: ids.standbyNewVersion,
+                host: S,
+                summary: `rebuild the standby on PostgreSQL ${u.version} from ${M} (undo: rebuild it on ${r.version} from the spare ${P}, cascading from it)`,
+                action: standbyOnNewVersion(r),
+                triggers,
+                after: [ids.masterUpgrade],
+                timeoutSeconds: 3600,
             }),
         );
     } else if (r.upgrade) {

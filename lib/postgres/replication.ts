@@ -24,7 +24,7 @@ export const REPLICATION_GRANTS = [
 /** The pg_hba.conf lines for one host of the pair: replication, and SQL on `postgres` (promotion, pg_rewind). */
 export function hbaLines(r: ResolvedPostgresHa): string[] {
     const address = (a: string) => (/^[0-9.]+$/.test(a) ? `${a}/32` : a);
-    return [r.master.address, r.standby.address].flatMap((a) => [
+    return [r.master.address, r.standby.address, ...(r.spare ? [r.spare.address] : [])].flatMap((a) => [
         `host    replication     ${r.replicationUser}      ${address(a)}      scram-sha-256`,
         `host    postgres        ${r.replicationUser}      ${address(a)}      scram-sha-256`,
     ]);
@@ -34,9 +34,15 @@ export function hbaLines(r: ResolvedPostgresHa): string[] {
 export const HBA_BEGIN = "# BEGIN pulumi-middleware replication";
 const HBA_END = "# END pulumi-middleware replication";
 
-/** On the master: replication account, slot, pg_hba.conf, keepalived. */
+/** SQL creating physical slot `slot` unless it exists. */
+function createSlot(slot: string): string {
+    return `SELECT pg_create_physical_replication_slot('${slot}') WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = '${slot}')`;
+}
+
+/** On the master: replication account, slot(s), pg_hba.conf, keepalived. */
 export function masterReplication(r: ResolvedPostgresHa, component: string): Reversible {
     const slot = slotName(r.standby.name);
+    const spareSlot = r.spare ? slotName(r.spare.name) : undefined;
     const hba = [HBA_BEGIN, ...hbaLines(r), HBA_END];
     const grants = [
         ...REPLICATION_GRANTS.map((f) => `GRANT EXECUTE ON FUNCTION ${f} TO ${r.replicationUser};`),
@@ -78,8 +84,10 @@ mw_mark 'pg_hba.conf lists both hosts for replication'
   # checkpoints the new primary first, as the replication account (pg_checkpoint, PostgreSQL 15 on).
   printf 'DO $mw$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = %s) THEN GRANT pg_checkpoint TO %s; END IF; END $mw$;\\n' "'pg_checkpoint'" ${r.replicationUser}
 } | mw_psql -f - >/dev/null
-mw_psql -c ${`SELECT pg_create_physical_replication_slot('${slot}') WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = '${slot}')`} >/dev/null
-mw_mark ${`replication account ${r.replicationUser} and slot ${slot} ready`}
+mw_psql -c ${createSlot(slot)} >/dev/null
+${raw(spareSlot ? sh`mw_psql -c ${createSlot(spareSlot)} >/dev/null
+mw_mark ${`slot ${spareSlot} of the spare ready`}
+` : "")}mw_mark ${`replication account ${r.replicationUser} and slot ${slot} ready`}
 ${raw(ka.forward)}
 mw_wait ${5} 'the VIP on the primary after the keepalived change' mw_has_vip
 mw_mark 'the VIP stays on the primary'
@@ -95,7 +103,10 @@ if [ -e "$MW_STEP_DIR/hba_file" ]; then
     mw_active=$(mw_psql -c ${`SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${slot}' AND active`})
     [ "$mw_active" = 0 ] || mw_die ${`slot ${slot} is still in use: remove the standby first`}
     mw_psql -c ${`SELECT pg_drop_replication_slot('${slot}') FROM pg_replication_slots WHERE slot_name = '${slot}'`} >/dev/null
-    mw_psql -c ${`DO $mw$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${r.replicationUser}') THEN DROP OWNED BY ${r.replicationUser}; DROP ROLE ${r.replicationUser}; END IF; END $mw$`} >/dev/null
+${raw(spareSlot ? sh`    mw_active=$(mw_psql -c ${`SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${spareSlot}' AND active`})
+    [ "$mw_active" = 0 ] || mw_die ${`slot ${spareSlot} is still in use: remove the spare first`}
+    mw_psql -c ${`SELECT pg_drop_replication_slot('${spareSlot}') FROM pg_replication_slots WHERE slot_name = '${spareSlot}'`} >/dev/null
+` : "")}    mw_psql -c ${`DO $mw$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${r.replicationUser}') THEN DROP OWNED BY ${r.replicationUser}; DROP ROLE ${r.replicationUser}; END IF; END $mw$`} >/dev/null
     mw_hba=$(cat "$MW_STEP_DIR/hba_file")
     if [ -e ${savedHba} ]; then
         cp -p ${savedHba} "$mw_hba"

@@ -7,17 +7,18 @@
  * @module
  */
 import { raw, sh } from "../core/shell";
-import type { Reversible } from "../core/actions/reversible";
+import { crashPoint, Reversible } from "../core/actions/reversible";
+import type { HostArgs } from "../core/host";
 import type { ResolvedPostgresHa } from "./args";
 import { keepalivedTakeover } from "./keepalived";
 import { postgresPreamble, slotName } from "./pg-sh";
 
-/** On the standby host: base backup, standby settings, start, caught up; keepalived. */
-export function buildStandby(r: ResolvedPostgresHa, component: string): Reversible {
+/** On the standby host (or the spare, `host`): base backup, standby settings, start, caught up; keepalived. */
+export function buildStandby(r: ResolvedPostgresHa, component: string, host: HostArgs = r.standby): Reversible {
     const M = r.master.address;
-    const slot = slotName(r.standby.name);
+    const slot = slotName(host.name);
     const made = raw('"$MW_STEP_DIR/made"');
-    const ka = keepalivedTakeover(r, component, r.standby.name);
+    const ka = keepalivedTakeover(r, component, host.name);
     const forward = sh`${raw(postgresPreamble(r))}
 mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
 mw_major=$("$mw_bin/postgres" --version | sed -n 's/^postgres (PostgreSQL) \\([0-9]*\\).*/\\1/p')
@@ -50,6 +51,7 @@ else
         : >"$MW_STEP_DIR/backup-done"
         mw_mark "base backup done: $(du -sm "$mw_data" | cut -f1) MB"
     fi
+    ${raw(crashPoint("backup-done"))}
     mw_standby_settings ${M} ${slot}
     mw_start
 fi
@@ -64,6 +66,7 @@ if mw_running && [ "$(mw_recovery)" = f ]; then
 fi
 ${raw(ka.inverse)}
 mw_stop
+${raw(crashPoint("stopped"))}
 if [ -e ${made} ]; then
     mw_top=$(cat ${made})
     case $mw_top in

@@ -15,6 +15,7 @@
  */
 import { crashPoint, Reversible } from "../core/actions/reversible";
 import { raw, sh } from "../core/shell";
+import type { HostArgs } from "../core/host";
 import type { ResolvedPostgresHa } from "./args";
 import { VIP_TIMEOUT_SECONDS } from "./keepalived";
 import { postgresPreamble, slotName } from "./pg-sh";
@@ -27,14 +28,14 @@ export const DISCARD_FILE = "discard-commits-after-upgrade";
 const OWN_FILES = ["postgresql.conf", "pg_hba.conf", "pg_ident.conf", "postgresql.auto.conf"];
 
 /** Shell helpers of both directions. */
-function upgradePreamble(r: ResolvedPostgresHa): string {
+function upgradePreamble(r: ResolvedPostgresHa, wayBack: HostArgs): string {
     const u = r.upgrade!;
     return sh`${raw(postgresPreamble(r))}
 mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
 mw_new_bin=${u.binDir}
 mw_new_major=${u.version}
 mw_old_major=${r.version}
-mw_old_host=${r.standby.address}
+mw_old_host=${wayBack.address}
 mw_next="$mw_data.mw-$mw_new_major"
 mw_old="$mw_data.mw-$mw_old_major-old"
 mw_conf="$MW_STEP_DIR/conf"
@@ -42,6 +43,18 @@ mw_discard="$MW_STEP_DIR/"${DISCARD_FILE}
 mw_my_slot=${slotName(r.master.name)}
 mw_my_address=${r.master.address}
 mw_major_of() { cat "$1/PG_VERSION" 2>/dev/null || echo none; }
+# A new, empty cluster of the new version beside the data directory, with the site's config files.
+mw_init_next() {
+    IFS='|' read -r mw_su mw_enc mw_collate mw_ctype mw_sums <"$MW_STEP_DIR/initdb"
+    mw_sums_flag=; [ "$mw_sums" != on ] || mw_sums_flag=--data-checksums
+    rm -rf "$mw_next" "$mw_pgdir/upgrade"
+    mkdir -p "$mw_pgdir/upgrade" && chown "$mw_os" "$mw_pgdir/upgrade"
+    # Made here as root: the data directory's parent need not be writable by the cluster's account.
+    mkdir "$mw_next" && chown "$mw_os" "$mw_next" && chmod 0700 "$mw_next"
+    mw_as "$mw_new_bin/initdb" -D "$mw_next" -U "$mw_su" -E "$mw_enc" --lc-collate="$mw_collate" --lc-ctype="$mw_ctype" $mw_sums_flag >"$mw_pgdir/upgrade/initdb.log" 2>&1 ||
+        mw_die "initdb of PostgreSQL $mw_new_major failed: $(tail -n 3 "$mw_pgdir/upgrade/initdb.log")"
+    for f in ${OWN_FILES}; do [ ! -e "$mw_conf/$f" ] || cp -p "$mw_conf/$f" "$mw_next/$f"; done
+}
 mw_remote_recovery() { mw_rpsql "$mw_old_host" -c 'SELECT pg_is_in_recovery()' 2>/dev/null || echo down; }
 mw_remote_replayed_past() { [ "$(mw_rpsql "$mw_old_host" -c "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '$1') > 0" 2>/dev/null)" = t ]; }
 mw_new_running() { mw_as "$mw_new_bin/pg_ctl" -D "$mw_data" status >/dev/null 2>&1; }
@@ -54,11 +67,15 @@ mw_next_xid() {
 `;
 }
 
-/** On the master: the upgrade; its inverse is the runbook's way back. */
+/**
+ * On the master: the upgrade; its inverse is the runbook's way back. The way back is the spare
+ * when there is one, else the standby.
+ */
 export function upgradeMaster(r: ResolvedPostgresHa, switchSeconds: number): Reversible {
-    const S = r.standby.address;
-    const theirSlot = slotName(r.standby.name);
-    const forward = sh`${raw(upgradePreamble(r))}
+    const wayBack = r.spare ?? r.standby;
+    const S = wayBack.address;
+    const theirSlot = slotName(wayBack.name);
+    const forward = sh`${raw(upgradePreamble(r, wayBack))}
 mw_found=$("$mw_new_bin/postgres" --version 2>/dev/null | sed -n 's/^postgres (PostgreSQL) \\([0-9]*\\).*/\\1/p')
 [ "$mw_found" = "$mw_new_major" ] || mw_die "the binaries in $mw_new_bin are not PostgreSQL $mw_new_major (found: \${mw_found:-none})"
 [ -x "$mw_new_bin/pg_upgrade" ] || mw_die "no pg_upgrade in $mw_new_bin"
@@ -88,6 +105,18 @@ elif [ "$(mw_major_of "$mw_data")" = "$mw_old_major" ] && { [ ! -e "$MW_STEP_DIR
         for f in ${OWN_FILES}; do [ ! -e "$mw_data/$f" ] || cp -p "$mw_data/$f" "$mw_conf.new/"; done
         mv "$mw_conf.new" "$mw_conf"
     fi
+    # pg_upgrade --check against the running primary: a doomed upgrade fails here, while it still serves.
+    rm -f "$MW_STEP_DIR/checked"
+    mw_init_next
+    mw_mark "pg_upgrade --check against the running PostgreSQL $mw_old_major"
+    if ! (cd "$mw_pgdir/upgrade" && mw_as "$mw_new_bin/pg_upgrade" --check --link -b "$mw_bin" -B "$mw_new_bin" -d "$mw_data" -D "$mw_next" -U "$mw_su" \\
+            -s "$mw_pgdir/upgrade" >"$mw_pgdir/upgrade/pg_upgrade-check.out" 2>&1); then
+        mw_out=$(grep -v '^ *$' "$mw_pgdir/upgrade/pg_upgrade-check.out" | tail -n 8 | tr '\\n' ' ')
+        rm -rf "$mw_next" "$mw_pgdir/upgrade"
+        mw_die "pg_upgrade --check failed, nothing was stopped, this host serves PostgreSQL $mw_old_major as before: $mw_out"
+    fi
+    : >"$MW_STEP_DIR/checked"
+    mw_mark "pg_upgrade --check passed"
     mw_psql -c CHECKPOINT >/dev/null
     mw_mark "checkpoint done (standby lag $mw_lag bytes); stopping PostgreSQL $mw_old_major"
     mw_stop
@@ -105,20 +134,21 @@ if [ ! -e "$MW_STEP_DIR/upgraded" ]; then
     [ -e "$MW_STEP_DIR/stopped-at" ] || mw_die "this host's cluster is stopped and this step did not stop it"
     ! mw_running || mw_die "a server runs in $mw_data while the upgrade expected it stopped"
     [ "$(mw_major_of "$mw_data")" = "$mw_old_major" ] || mw_die "$mw_data holds PostgreSQL $(mw_major_of "$mw_data"), not $mw_old_major"
-    IFS='|' read -r mw_su mw_enc mw_collate mw_ctype mw_sums <"$MW_STEP_DIR/initdb"
-    mw_sums_flag=; [ "$mw_sums" != on ] || mw_sums_flag=--data-checksums
     # pg_upgrade --link renames the old pg_control before it links; a crash after that left it as
     # pg_control.old. The new cluster never started (no upgraded mark), so the old one is intact.
     [ -e "$mw_data/global/pg_control" ] || [ ! -e "$mw_data/global/pg_control.old" ] || mv "$mw_data/global/pg_control.old" "$mw_data/global/pg_control"
-    rm -rf "$mw_next" "$mw_pgdir/upgrade"
-    mkdir -p "$mw_pgdir/upgrade" && chown "$mw_os" "$mw_pgdir/upgrade"
-    mw_as "$mw_new_bin/initdb" -D "$mw_next" -U "$mw_su" -E "$mw_enc" --lc-collate="$mw_collate" --lc-ctype="$mw_ctype" $mw_sums_flag >"$mw_pgdir/upgrade/initdb.log" 2>&1 ||
-        mw_die "initdb of PostgreSQL $mw_new_major failed: $(tail -n 3 "$mw_pgdir/upgrade/initdb.log")"
-    for f in ${OWN_FILES}; do [ ! -e "$mw_conf/$f" ] || cp -p "$mw_conf/$f" "$mw_next/$f"; done
+    # The cluster the check used is still empty: reused (a retry after a failed or crashed pg_upgrade makes a new one).
+    if [ -e "$MW_STEP_DIR/checked" ] && [ -d "$mw_next" ]; then
+        IFS='|' read -r mw_su mw_rest <"$MW_STEP_DIR/initdb"
+    else
+        mw_init_next
+    fi
+    rm -f "$MW_STEP_DIR/checked"
     mw_mark "pg_upgrade --link of $mw_data (PostgreSQL $mw_old_major) into $mw_next (PostgreSQL $mw_new_major)"
     if ! (cd "$mw_pgdir/upgrade" && mw_as "$mw_new_bin/pg_upgrade" --link -b "$mw_bin" -B "$mw_new_bin" -d "$mw_data" -D "$mw_next" -U "$mw_su" \\
             -s "$mw_pgdir/upgrade" >"$mw_pgdir/upgrade/pg_upgrade.out" 2>&1); then
-        mw_die "pg_upgrade failed: $(grep -v '^ *$' "$mw_pgdir/upgrade/pg_upgrade.out" | tail -n 6 | tr '\\n' ' ')"
+        mw_die "pg_upgrade failed: $(grep -v '^ *$' "$mw_pgdir/upgrade/pg_upgrade.out" | tail -n 6 | tr '\\n' ' ')" \\
+            "$(cat "$mw_next"/pg_upgrade_output.d/*/log/pg_upgrade_dump_*.log 2>/dev/null | grep -m 2 -E 'ERROR|FATAL' | tr '\\n' ' ')"
     fi
     : >"$MW_STEP_DIR/upgraded"
     mw_mark "pg_upgrade done"
@@ -138,12 +168,12 @@ mw_wait ${VIP_TIMEOUT_SECONDS} 'the VIP on this host' mw_has_vip
 mw_mark "PostgreSQL $mw_new_major serves behind the VIP; the standby at $mw_old_host keeps PostgreSQL $mw_old_major as the way back"
 `;
 
-    const inverse = sh`${raw(upgradePreamble(r))}
+    const inverse = sh`${raw(upgradePreamble(r, wayBack))}
 if [ "$(mw_major_of "$mw_data")" = "$mw_old_major" ] && [ ! -e "$MW_STEP_DIR/upgraded" ] && [ ! -e "$MW_STEP_DIR/rebuilt" ] &&
     { [ ! -e "$MW_STEP_DIR/stopped-at" ] || { mw_running && [ "$(mw_recovery)" = f ] && [ "$(mw_remote_recovery)" = t ]; }; }; then
     mw_running || mw_start
     rm -f "$MW_STEP_DIR/stopped-at"
-    rm -rf "$MW_STEP_DIR/initdb" "$mw_conf" "$mw_next"
+    rm -rf "$MW_STEP_DIR/initdb" "$MW_STEP_DIR/checked" "$mw_conf" "$mw_next" "$mw_pgdir/upgrade"
     mw_mark 'nothing was upgraded: this host serves as it did'
     exit 0
 fi
@@ -207,7 +237,7 @@ mw_mark "pg_hba.conf on $mw_old_host lists this host for replication"
 # The runbook, 5 and 7: check master / check standby agree, after some traffic.
 mw_rpsql "$mw_old_host" -c "SELECT pg_logical_emit_message(false, 'pulumi-middleware', 'way back check')" >/dev/null
 mw_caught_up "$mw_old_host" ${r.catchUpSeconds}
-rm -rf "$mw_conf" "$MW_STEP_DIR/initdb" "$MW_STEP_DIR/stopped-at" "$MW_STEP_DIR/upgraded" "$MW_STEP_DIR/next-xid" "$MW_STEP_DIR/rebuilt" "$mw_discard"
+rm -rf "$mw_conf" "$MW_STEP_DIR/initdb" "$MW_STEP_DIR/checked" "$MW_STEP_DIR/stopped-at" "$MW_STEP_DIR/upgraded" "$MW_STEP_DIR/next-xid" "$MW_STEP_DIR/rebuilt" "$mw_discard"
 mw_mark "way back done: $mw_old_host is the primary on PostgreSQL $mw_old_major behind the VIP; this host streams from it and has caught up"
 `;
     return { forward, inverse };

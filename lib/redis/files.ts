@@ -144,12 +144,16 @@ vrrp_script chk_redis {
 ! instead of listening for three advert intervals first. The switch window is that much shorter.
 ! The slave runs at 254: when the master hands over (priority-0 advert) it takes the VIP after
 ! a skew time of (256 - 254) / 256 s instead of 0.6 s at priority 100.
+! lower_prio_no_advert: without it a master restarts its advert timer on every packet it
+! receives, even one refused for its authentication, so a foreign keepalived advertising at the
+! same interval silences it and the slave claims the VIP every three seconds.
 vrrp_instance VI_REDIS {
     state ${role === "master" ? "MASTER" : "BACKUP"}
     interface ${v.interface}
     virtual_router_id ${v.virtualRouterId}
     priority ${role === "master" ? 255 : 254}
     advert_int 1
+    lower_prio_no_advert
     unicast_src_ip ${self.address}
     unicast_peer {
         ${peer.address}

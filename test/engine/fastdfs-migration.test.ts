@@ -1,19 +1,27 @@
 import * as assert from "node:assert/strict";
-import { exec, setQuiet } from "../../sandbox";
+import * as fs from "node:fs";
+import { CrashTarget, exec, fault, setQuiet } from "../../sandbox";
 import { freshLegacyRedis } from "../../tools/redis-site";
 import { FASTDFS_STEPS } from "../../lib/fastdfs/plan";
-import { FastdfsScenario } from "../support/fastdfs-scenario";
+import { COMPONENT, FastdfsScenario, sleep } from "../support/fastdfs-scenario";
 
 /*
  * FastDFS through the real engine, on the sandbox's legacy site (trackers, storages and nginx on
  * h1 and h2, 2000 seeded files; h3 empty), with a client downloading through the VIP and nginx
  * and uploading through the trackers during every operation: the migration (third tracker,
  * legacy trackers, storages one at a time, VIP) and its rollback, every file proven by sha256
- * after each; then a storage that fails to start in the managed layout, resumed and destroyed.
+ * after each; then, on a stack whose managed store path and tracker base are on the hosts' /app
+ * volume (so the files are copied across file systems and /app can be filled), one migration
+ * driven by successive ups through a full disk, crashes of hosts inside steps, a storage that does
+ * not start and a cut link, and its rollback driven by successive destroys crashed inside inverses.
  */
 
 /** The issue's goal for the longest download gap. */
 const MAX_DOWNLOAD_GAP_MS = 2000;
+/** waitSeconds of the faults' stack: how long a step waits for the cluster before it fails. */
+const FAULT_WAIT_SECONDS = 30;
+/** The client runs this long before and after each operation of the faults' scenario. */
+const SETTLE_MS = 300;
 
 const s = new FastdfsScenario();
 const ids = FASTDFS_STEPS;
@@ -27,6 +35,10 @@ describe("FastDfs through the engine", function () {
     });
 
     after(async function () {
+        for (const h of ["h1", "h2"]) {
+            await fault(h, "free-disk").catch(() => undefined);
+            await fault(h, "heal").catch(() => undefined);
+        }
         await s.dropStack();
         // The suite's other sandbox and engine tests expect the legacy Redis site.
         if (!process.env.FASTDFS_KEEP_SITE) await freshLegacyRedis();
@@ -70,41 +82,119 @@ describe("FastDfs through the engine", function () {
         await s.verifyAll("after the rollback");
     });
 
-    it("a storage that fails to start in the managed layout fails up naming the step and host; downloads keep being served; a re-up resumes; destroy restores", async function () {
+    it("crashes inside steps, a full disk, a storage that does not start and a cut link, up after up: each next up finishes the job; crashed destroys restore the legacy site; every file proven", async function () {
+        this.timeout(1_800_000);
         const before = await s.legacyFiles();
-        // Another process takes the storage port of h2 as soon as its legacy storage is stopped and
-        // renamed, for 6 s: the managed fdfs_storaged cannot bind it and exits; the step's undo
-        // (after the init script's 10 s) starts the legacy storage on the freed port.
-        const squatter = exec("h2", `i=0; until [ -e ${s.inv.fastdfs!.storageDir}_bak ]; do [ $i -lt 30000 ] || exit 1; i=$((i + 1)); sleep 0.01; done; ` +
-            `exec ${process.execPath} -e "require('net').createServer().listen(${s.inv.fastdfs!.storagePort}, () => console.log('listening')); setTimeout(() => process.exit(0), 6000)"`);
+        // The managed store path on the hosts' /app volume: the files are copied across file systems
+        // (the move's copy path), and /app can be filled.
+        await s.newStack({ managed: { storePath: "/app/fastdfs/storage", trackerBase: "/app/fastdfs/tracker_base" }, waitSeconds: FAULT_WAIT_SECONDS });
+        const at = (host: string, step: string, direction: "forward" | "inverse", point: string): CrashTarget => ({ host, component: COMPONENT, step, direction, point });
+        const up = () => s.stack!.up();
+        const crashUp = (label: string, t: CrashTarget) =>
+            s.withClient(label, () => s.crashed(`up crashing ${t.host} in ${t.step} at "${t.point}"`, [t], up), SETTLE_MS);
         let failure: Error | undefined;
-        await s.withClient("failed up", async () => {
-            failure = (await s.timed("up (storage h2 fails to start)", () => s.stack!.up())).error;
-        });
+
+        // A full disk: h3's /app, where its added tracker's base dir goes, full: the managed tracker cannot start.
+        await fault("h3", "fill-disk");
+        const full = await s.withClient("up with h3's disk full", async () => {
+            failure = (await s.timed("up (h3's /app full)", up)).error;
+        }, SETTLE_MS);
+        await fault("h3", "free-disk");
+        assert.ok(failure, "up fails");
+        assert.match(failure!.message, new RegExp(`fastdfs/${ids.addTracker("h3")} on h3`), `the error names the step and host: ${failure!.message.slice(-3000)}`);
+        assert.match(failure!.message, /the managed tracker (did not start|to answer: not within)|No space left on device/, failure!.message.slice(-3000));
+        assert.ok(full.downloadGapMs <= MAX_DOWNLOAD_GAP_MS, `downloads served with h3's disk full: longest gap ${full.downloadGapMs} ms`);
+        const h3 = await exec("h3", "ls -A /app /mysql /etc/init.d; pgrep -x fdfs_trackerd || :");
+        assert.equal(h3.stdout.replace(/^\/\S+:$/gm, "").trim(), "", `the failed step undid itself: h3 is empty again:\n${h3.stdout}`);
+
+        await crashUp("up crashed in learn-trackers h1", at("h1", ids.learnTrackers("h1"), "forward", "config written"));
+        await crashUp("up crashed in storage h1", at("h1", ids.storage("h1"), "forward", "files source removed"));
+
+        // A storage that does not start: another process on h2 takes its storage port the moment the
+        // step writes the managed storage.conf (just before it starts the managed storage), for 6 s;
+        // the step's undo (after the init script's 10 s) starts the legacy storage on the freed port.
+        const squat = `const fs = require('fs'), net = require('net'); const t0 = Date.now();
+const poll = setInterval(() => {
+    if (Date.now() - t0 > 600000) process.exit(1);
+    if (!fs.existsSync('/mysql/fastdfs/conf/storage.conf')) return;
+    clearInterval(poll);
+    net.createServer().listen(${s.inv.fastdfs!.storagePort}, () => console.log('listening'));
+    setTimeout(() => process.exit(0), 6000);
+}, 5);`;
+        const squatter = exec("h2", `exec ${process.execPath} -e "$1"`.replace("$1", squat.replace(/"/g, '\\"').replace(/\n/g, " ")));
+        const notStarted = await s.withClient("up with h2's storage port taken", async () => {
+            failure = (await s.timed("up (storage h2 fails to start)", up)).error;
+        }, SETTLE_MS);
         assert.match((await squatter).stdout, /listening/, "the squatter held the port");
         assert.ok(failure, "up fails");
-        assert.match(failure!.message, new RegExp(`fastdfs/${ids.storage("h2")} on h2`), "the error names the step and host");
-        assert.match(failure!.message, /managed storage did not start/);
-        // The failed step undid itself: the legacy storage and nginx of h2 serve again.
-        const legacyBack = await exec("h2", `[ -d ${s.inv.fastdfs!.storageDir} ] && [ -d ${s.inv.fastdfs!.storePath}/data ] && service fdfs_storaged status && service nginx status`);
-        assert.equal(legacyBack.code, 0, `h2 runs its legacy storage and nginx again: ${legacyBack.stdout}${legacyBack.stderr}`);
-        await s.verifyAll("after the failed up");
+        assert.match(failure!.message, new RegExp(`fastdfs/${ids.storage("h2")} on h2`), `the error names the step and host: ${failure!.message.slice(-3000)}`);
+        assert.match(failure!.message, /managed storage did not start/, failure!.message.slice(-3000));
+        assert.ok(notStarted.downloadGapMs <= MAX_DOWNLOAD_GAP_MS, `downloads served while h2's storage fails: longest gap ${notStarted.downloadGapMs} ms`);
+        await legacyServes("h2", "after the storage that did not start");
 
-        const resumed = await s.withClient("resumed up", async () => {
+        // A cut link: h1's link to the bridge goes down once h2's managed storage starts, so that
+        // h2's wait for it to be ACTIVE on every tracker cannot succeed; healed as soon as the step
+        // failed, for its undo.
+        const ran = s.onRoot("h2", `/var/lib/middleware/steps/${COMPONENT}/${ids.storage("h2")}/managed-storage-ran`);
+        const journal = s.onRoot("h2", "/var/lib/middleware/journal");
+        assert.ok(!fs.existsSync(ran), "no marker left by the undone attempts");
+        const failedLine = `\t${COMPONENT}\t${ids.storage("h2")}\tforward\tfailed`;
+        const failedBefore = (fs.readFileSync(journal, "utf8").split(failedLine).length - 1);
+        let cutAt = 0;
+        let failedAfterMs = 0;
+        const cutter = (async () => {
+            await s.fileAppears(ran, 300_000);
+            await fault("h1", "cut");
+            cutAt = Date.now();
+            try {
+                while (fs.readFileSync(journal, "utf8").split(failedLine).length - 1 === failedBefore) {
+                    if (Date.now() - cutAt > 120_000) throw new Error("the step did not fail within 120 s of the cut");
+                    await sleep(100);
+                }
+                failedAfterMs = Date.now() - cutAt;
+            } finally {
+                await fault("h1", "heal");
+            }
+        })();
+        failure = (await s.timed("up (h1's link cut in storage h2's wait)", up)).error;
+        await cutter;
+        s.note(`the cut: storage h2's forward action failed ${(failedAfterMs / 1000).toFixed(1)} s after h1's link went down (waitSeconds ${FAULT_WAIT_SECONDS})`);
+        assert.ok(failure, "up fails");
+        assert.match(failure!.message, new RegExp(`fastdfs/${ids.storage("h2")} on h2`), `the error names the step and host: ${failure!.message.slice(-3000)}`);
+        assert.match(failure!.message, new RegExp(`storage h2 to be ACTIVE on every tracker: not within ${FAULT_WAIT_SECONDS} s`), failure!.message.slice(-3000));
+        assert.ok(failedAfterMs <= (FAULT_WAIT_SECONDS + 20) * 1000, `bounded: failed ${failedAfterMs} ms after the cut`);
+        await legacyServes("h2", "after the cut link");
+
+        await crashUp("up crashed in storage h2", at("h2", ids.storage("h2"), "forward", "managed started"));
+        await s.withClient("up resuming", async () => {
             const story = await s.journalOf(async () => {
-                const { error } = await s.timed("up (resumed)", () => s.stack!.up());
+                const { error } = await s.timed("up (resuming)", up);
                 assert.ifError(error);
             });
             assert.deepEqual(story.filter((l) => l.includes("forward")).map((l) => l.split(" ")[1]),
-                [ids.storage("h2"), ids.vip("h1"), ids.vip("h2")], "the re-up runs only what was left");
-        });
-        assert.ok(resumed.downloadGapMs <= MAX_DOWNLOAD_GAP_MS, `resumed up: longest download gap ${resumed.downloadGapMs} ms`);
-        await s.assertManaged("after the resumed up");
+                [ids.storage("h2"), ids.vip("h1"), ids.vip("h2")], "the last up ran only what was left");
+        }, SETTLE_MS);
+        await s.assertManaged("after the faulted migration");
+        await s.verifyAll("after the faulted migration");
 
-        const { error } = await s.timed("destroy", () => s.stack!.destroy());
-        assert.ifError(error);
-        await s.assertLegacy("after destroy");
-        s.assertSameFiles(before, await s.legacyFiles(), "after the failed, resumed and destroyed migration");
-        await s.verifyAll("after destroy");
+        const crashDestroy = (label: string, t: CrashTarget) =>
+            s.withClient(label, () => s.crashed(`destroy crashing ${t.host} in ${t.step} at "${t.point}"`, [t], () => s.stack!.destroy()), SETTLE_MS);
+        await crashDestroy("destroy crashed in storage h2", at("h2", ids.storage("h2"), "inverse", "files back source removed"));
+        await crashDestroy("destroy crashed in learn-trackers h1", at("h1", ids.learnTrackers("h1"), "inverse", "config restored"));
+        await s.withClient("destroy resuming", async () => {
+            const { result, error } = await s.timed("destroy (resuming)", () => s.stack!.destroy());
+            assert.ifError(error);
+            assert.equal(result!.summary.result, "succeeded");
+        }, SETTLE_MS);
+        await s.assertLegacy("after the crashed rollback");
+        s.assertSameFiles(before, await s.legacyFiles(), "after the faulted migration and the crashed rollback");
+        await s.verifyAll("after the crashed rollback");
     });
 });
+
+/** The legacy storage and nginx of `host` run, on the legacy paths. */
+async function legacyServes(host: string, what: string): Promise<void> {
+    const f = s.inv.fastdfs!;
+    const r = await exec(host, `[ -d ${f.storageDir} ] && [ -d ${f.storePath}/data ] && service fdfs_storaged status && service nginx status`);
+    assert.equal(r.code, 0, `${what}: ${host} runs its legacy storage and nginx: ${r.stdout}${r.stderr}`);
+}

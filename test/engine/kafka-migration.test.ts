@@ -1,7 +1,9 @@
 import * as assert from "node:assert/strict";
 import { freshLegacyRedis } from "../../tools/redis-site";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { Inventory, setQuiet } from "../../sandbox";
+import { crashDuring, CrashTarget, exec, fault, Inventory, setQuiet } from "../../sandbox";
+import { sleep, waitFor } from "../../sandbox/run";
+import { kafkaClient } from "../../sandbox/sites/kafka-dataset";
 import { startTraffic, Traffic, TrafficReport } from "../../bench/kafka-traffic";
 import { KAFKA_STEPS } from "../../lib/kafka/plan";
 import { freshLegacyKafka, kafkaSiteStack } from "../../tools/kafka-site";
@@ -14,12 +16,22 @@ import {
 /*
  * The Kafka + ZooKeeper migration through the real engine, on one legacy site and one stack,
  * with an idempotent producer (acks=all) and a consumer group running throughout:
- * a broker that cannot start in the managed layout fails `up` (naming the step and host) while
- * the cluster keeps serving; the fixed config resumes and finishes the migration; a second `up`
- * runs nothing; `destroy` rolls back node by node and leaves the legacy files byte for byte.
+ * a host killed inside its ZooKeeper roll (after the renames, before the link: it boots with no
+ * ZooKeeper init script); a broker that cannot start in the managed layout fails `up` (naming
+ * the step and host) while the cluster keeps serving; the fixed config resumes, a broker host's
+ * disk filled inside its roll fails `up` (naming the step and host) while the other two serve;
+ * after free-disk a host killed inside its broker roll (after the start, before the health
+ * gate), and the next `up` finishes
+ * the migration; a second `up` runs nothing; a `destroy` killed inside a broker's inverse (the
+ * legacy init script back, the install still `_bak`), and the next `destroy` rolls back node by
+ * node and leaves the legacy files byte for byte.
  */
 
 const STACK = `test-kafka-${process.pid}`;
+/** A produce gap a host crash may cause: the dead broker's ZooKeeper session expiring (18 s) before its partitions get leaders again. */
+const CRASH_PRODUCE_GAP_MS = 60_000;
+/** How long a crashed host stays down: longer than the brokers' ZooKeeper session timeout (18 s on the site), as any real reboot. */
+const REBOOT_MS = 25_000;
 /** An address no host has: a broker told to listen there cannot start. */
 const UNREACHABLE_LISTENER = (inv: Inventory) => `${inv.subnet.replace(/\.0\/24$/, "")}.250:9092`;
 
@@ -39,14 +51,28 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
     };
     const trafficOf = (label: string) =>
         startTraffic({ brokers: inv.kafka!.bootstrap, topic: inv.kafka!.trafficTopic, groupId: `engine-${label}-${process.pid}`, runId: `${label}-${Date.now()}` });
-    const report = (label: string, r: TrafficReport) => {
+    const report = (label: string, r: TrafficReport, maxGapMs = 10_000) => {
         note(`${label}: ${r.acknowledged}/${r.sent} acknowledged, ${r.lost} lost, ${r.duplicates} duplicates, ${r.foreign} foreign, produce gap ${r.produceGapMs} ms, ` +
             `consume gap ${r.consumeGapMs} ms${Object.keys(r.failures).length ? `, failures ${JSON.stringify(r.failures)}` : ""}`);
         assert.equal(r.lost, 0, `${label}: acknowledged messages never consumed by the group: ${r.lostIds.join(", ")}`);
         assert.equal(r.foreign, 0, `${label}: consumed ids the producer never sent`);
         assert.ok(r.acknowledged > 100, `${label}: the producer kept producing (${r.acknowledged} acknowledged)`);
         // The bench's goal is 2 s; a loaded 2-core machine gets more room, an outage would not fit.
-        assert.ok(r.produceGapMs < 10_000, `${label}: the producer waited ${r.produceGapMs} ms for an acknowledgement`);
+        assert.ok(r.produceGapMs < maxGapMs, `${label}: the producer waited ${r.produceGapMs} ms for an acknowledgement`);
+    };
+    const at = (host: string, step: string, direction: "forward" | "inverse", point: string): CrashTarget => ({ host, component: COMPONENT, step, direction, point });
+    /** Runs `op` with `target` armed: asserts it failed with the host killed there, then boots the host. */
+    const crashed = async (what: string, target: CrashTarget, op: () => Promise<unknown>) => {
+        const started = Date.now();
+        const { crashed: hosts, error } = await crashDuring([target], op);
+        const where = `${target.host} ${target.step} ${target.direction} at "${target.point}"`;
+        assert.deepEqual(hosts, [target.host], `${what}: crashed ${where}? ${error ? String(error).slice(0, 2000) : "it succeeded"}`);
+        assert.match(String(error), /remote command exited without exit status or exit signal|ECONNRESET|connection lost/i, `${what}: the crash is reported`);
+        // As long as a real reboot takes at least: ZooKeeper expires the dead broker's session first.
+        // (A broker 2.3 that starts while its old registration is still there exits at once.)
+        await sleep(REBOOT_MS);
+        await fault(target.host, "up");
+        note(`${what}: ${where} killed the host after ${((Date.now() - started) / 1000).toFixed(1)} s; booted`);
     };
 
     before(async () => {
@@ -67,13 +93,24 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
         await freshLegacyRedis();
     });
 
-    it("fails `up` on a broker that cannot start in the managed layout, naming step and host; the cluster keeps serving and the broker is legacy again", async () => {
+    it("an `up` whose host is killed inside its ZooKeeper roll, after the renames and before the link, fails; the host boots without ZooKeeper", async () => {
         stack = await kafkaSiteStack(STACK);
-        const kafka = JSON.parse((await stack.getConfig("middleware:kafka")).value) as { brokers: { host: string; brokerId: number; listener?: string }[] };
+        const kafka = JSON.parse((await stack.getConfig("middleware:kafka")).value) as { zookeeper: { host: string; myid: number }[]; brokers: { host: string; brokerId: number; listener?: string }[] };
         order = kafka.brokers.map((b) => b.host);
+        // The broker the next test cannot start: its listener is wrong from the start.
         const broken = kafka.brokers[1];
         await stack.setConfig("middleware:kafka", { value: JSON.stringify({ ...kafka, brokers: kafka.brokers.map((b) => (b === broken ? { ...b, listener: UNREACHABLE_LISTENER(inv) } : b)) }) });
         traffic = await trafficOf("migration");
+        const node = kafka.zookeeper[1];
+        await crashed("up #1", at(node.host, KAFKA_STEPS.zookeeperRoll(node.myid), "forward", "link /etc/init.d/zookeeper"), () => stack.up());
+        assert.equal((await onHost(node.host, "ls /etc/init.d/zookeeper /etc/init.d/zookeeper_bak 2>/dev/null || :")).trim(), "/etc/init.d/zookeeper_bak", `${node.host}: no ZooKeeper init script, its backup there`);
+        assert.equal((await runningFrom(node.host)).zookeeper, "not running", `${node.host}: no ZooKeeper after the boot`);
+        assert.ok(!(await stepsInState(stack)).includes(`${node.host} ${KAFKA_STEPS.zookeeperRoll(node.myid)}`), "the crashed roll is not in the state");
+    });
+
+    it("fails `up` on a broker that cannot start in the managed layout, naming step and host; the cluster keeps serving and the broker is legacy again", async () => {
+        const kafka = JSON.parse((await stack.getConfig("middleware:kafka")).value) as { zookeeper: { host: string; myid: number }[]; brokers: { host: string; brokerId: number; listener?: string }[] };
+        const broken = kafka.brokers[1];
         const started = Date.now();
         const failure = await stack.up().then(() => undefined, (e: Error) => e);
         note(`up with broker ${broken.brokerId} unable to start: failed after ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -82,6 +119,7 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
         assert.match(failure.message, new RegExp(`${COMPONENT}/${step} on ${broken.host}: forward action failed`), "the error names the step and the host");
         assert.match(failure.message, /service kafka is not running/, "the error says the broker did not stay up");
         const steps = await stepsInState(stack);
+        for (const n of kafka.zookeeper) assert.ok(steps.includes(`${n.host} ${KAFKA_STEPS.zookeeperRoll(n.myid)}`), `ZooKeeper myid ${n.myid}'s roll completed (the crashed one resumed)`);
         assert.ok(steps.includes(`${order[0]} ${KAFKA_STEPS.brokerRoll(kafka.brokers[0].brokerId)}`), "the first broker's roll completed");
         assert.ok(!steps.includes(`${broken.host} ${step}`), "the failed roll is not in the state");
         assert.equal((await onHost(broken.host, "[ -L /etc/init.d/kafka ] && echo link || echo file")).trim(), "file", `${broken.host}: the legacy init script is back`);
@@ -89,12 +127,49 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
         assert.match((await runningFrom(order[0])).kafka, /\/app\/middleware\/kafka\/kafka_2\.13-3\.9\.2\/libs$/, `${order[0]}: the managed broker serves`);
     });
 
-    it("resumes with the config fixed and finishes the migration: every acknowledged message consumed, data and committed offsets kept", async () => {
-        const kafka = JSON.parse((await stack.getConfig("middleware:kafka")).value) as { brokers: { listener?: string }[] };
+    it("resumes with the config fixed; an `up` whose broker host's disk fills inside its roll fails naming step and host while the others serve; after free-disk an `up` whose host is killed inside the last broker's roll, after the start, and the next `up` finish the migration: every acknowledged message consumed, data and committed offsets kept", async () => {
+        const kafka = JSON.parse((await stack.getConfig("middleware:kafka")).value) as { brokers: { host: string; brokerId: number; listener?: string }[] };
         await stack.setConfig("middleware:kafka", { value: JSON.stringify({ ...kafka, brokers: kafka.brokers.map(({ listener: _l, ...b }) => b) }) });
+        const last = kafka.brokers[kafka.brokers.length - 1];
+        const full = kafka.brokers[1];
+        // The disk of the broker's host fills while its managed broker catches up (inside the roll's health gate).
+        const upFull = stack.up().then(() => undefined, (e: Error) => e);
+        const managedKafka = `${MANAGED_ROOT}/kafka_2.13-3.9.2/libs`;
+        assert.ok(await waitFor(async () => (await runningFrom(full.host)).kafka === managedKafka, 900_000, 500), `${full.host}: the managed broker started`);
+        await fault(full.host, "fill-disk");
+        let failure: Error | undefined;
+        try {
+            failure = await upFull;
+            note(`up #3 with ${full.host}'s disk filled inside its broker roll: ${failure ? "failed" : "succeeded"}`);
+            assert.ok(failure, "up must fail");
+            assert.match(failure.message, new RegExp(`${COMPONENT}/${KAFKA_STEPS.brokerRoll(full.brokerId)} on ${full.host}: forward action failed`), "the error names the step and the host");
+            assert.match(failure.message, /service kafka is not running/, "the error says the broker died");
+            const diagnostic = [...new Set(failure.message.split("\n").map((l) => l.trim()).filter((l) => /^(middleware: |its inverse|undoing)/.test(l)))];
+            note(`the engine reported:\n${diagnostic.map((l) => `          | ${l}`).join("\n")}`);
+            // The others keep serving: a write acknowledged by all in-sync replicas goes through.
+            const producer = kafkaClient(inv.kafka!.bootstrap, "engine-full-disk").producer({ retry: { retries: 15, initialRetryTime: 500, maxRetryTime: 5000 } });
+            await producer.connect();
+            try {
+                await producer.send({ topic: inv.kafka!.trafficTopic, acks: -1, messages: [{ value: "full-disk-probe" }] });
+            } finally {
+                await producer.disconnect();
+            }
+        } finally {
+            await fault(full.host, "free-disk");
+        }
+        // What the full disk stopped beside the broker comes back by hand, as after any full disk.
+        const zk = await exec(full.host, "service zookeeper status >/dev/null || { service zookeeper start >/dev/null && echo restarted; }");
+        note(`${full.host}: ZooKeeper ${zk.stdout.includes("restarted") ? "had died on the full disk and was started again" : "kept running on the full disk"}`);
+        assert.ok(!(await stepsInState(stack)).includes(`${full.host} ${KAFKA_STEPS.brokerRoll(full.brokerId)}`), "the failed roll is not in the state");
+        await crashed("up #4", at(last.host, KAFKA_STEPS.brokerRoll(last.brokerId), "forward", "started"), () => stack.up());
+        const steps = await stepsInState(stack);
+        assert.ok(steps.includes(`${kafka.brokers[1].host} ${KAFKA_STEPS.brokerRoll(kafka.brokers[1].brokerId)}`), "the broker that failed before rolled");
+        assert.ok(!steps.includes(`${last.host} ${KAFKA_STEPS.brokerRoll(last.brokerId)}`), "the crashed roll is not in the state");
+        const mark = await journalMark(HOSTS);
         const started = Date.now();
         const r = await stack.up();
-        note(`resumed up: ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(r.summary.resourceChanges)}`);
+        note(`up #5, resuming: ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(r.summary.resourceChanges)}`);
+        assert.deepEqual((await journalSince(mark, COMPONENT)).map((l) => `${l.host} ${l.step} ${l.direction} ${l.outcome}`), [`${last.host} ${KAFKA_STEPS.brokerRoll(last.brokerId)} forward ok`], "the last up ran only the crashed roll");
         for (const h of HOSTS) {
             const from = await runningFrom(h);
             assert.equal(from.zookeeper, `${MANAGED_ROOT}/zookeeper-3.8.6/lib`, `${h}: ZooKeeper runs the managed install`);
@@ -104,7 +179,7 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
         }
         const t = traffic!;
         traffic = undefined;
-        report("migration (with the failed and the resumed up)", await t.stop());
+        report("migration (5 ups: a crash in a ZooKeeper roll, a broker unable to start, a full disk in a broker roll, a crash in a broker roll, the last)", await t.stop(), CRASH_PRODUCE_GAP_MS);
         assert.equal(await assertSeededData(inv, "after the migration"), inv.kafka!.seededMessages);
         assert.deepEqual(await billingOffsets(inv), offsetsBefore, "the seeded group's committed offsets are kept");
     });
@@ -119,12 +194,18 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
 
     it("rolls back with `destroy`, node by node: every acknowledged message consumed, legacy installs, configs and scripts byte for byte", async () => {
         traffic = await trafficOf("rollback");
+        const kafka = JSON.parse((await stack.getConfig("middleware:kafka")).value) as { brokers: { host: string; brokerId: number }[] };
+        // The first inverse of the rollback: the controller's broker, the last to roll.
+        const first = kafka.brokers[kafka.brokers.length - 1];
+        await crashed("destroy #1", at(first.host, KAFKA_STEPS.brokerRoll(first.brokerId), "inverse", `restore ${inv.kafka!.kafkaDir}`), () => stack.destroy());
+        assert.equal((await onHost(first.host, `ls -d ${inv.kafka!.kafkaDir} ${inv.kafka!.kafkaDir}_bak 2>/dev/null; [ -L /etc/init.d/kafka ] && echo link || echo file`)).trim(), `${inv.kafka!.kafkaDir}_bak\nfile`,
+            `${first.host}: the legacy init script back, the install still _bak`);
         const started = Date.now();
         await stack.destroy();
-        note(`destroy: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        note(`destroy #2, resuming: ${((Date.now() - started) / 1000).toFixed(1)} s`);
         const t = traffic;
         traffic = undefined;
-        report("rollback", await t.stop());
+        report("rollback (2 destroys: a crash in a broker's inverse, the last)", await t.stop(), CRASH_PRODUCE_GAP_MS);
         assertTreesBack(legacyBefore, await legacyTrees(inv), "after destroy");
         assert.deepEqual(await dynamicMembers(`${inv.kafka!.zookeeperDir}/conf`), membersBefore, "the ensemble's members as ZooKeeper records them");
         for (const h of HOSTS) {

@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
-import { setQuiet } from "../../sandbox";
+import { crashDuring, CrashTarget, fault, setQuiet } from "../../sandbox";
 import { freshLegacyRedis } from "../../tools/redis-site";
 import { POSTGRES_STEPS } from "../../lib/postgres/plan";
-import { MASTER, PostgresScenario, psqlOn, STANDBY } from "../support/postgres-scenario";
+import { COMPONENT, MASTER, PostgresScenario, psqlOn, STANDBY } from "../support/postgres-scenario";
 
 /*
  * The PostgreSQL pair through the real engine, on the sandbox's legacy site (primary h1 with a
@@ -137,5 +137,74 @@ describe("PostgresHa through the engine", function () {
         });
         await s.assertLegacy("after destroy");
         s.assertSameConfig(before, await s.masterConfig(), "after the faults and destroy");
+    });
+
+    it("after a full disk, a cut link and crashes inside the standby build, the switchover and the switch back, the next up finishes and destroy restores the site, losing no acknowledged commit", async function () {
+        const before = await s.masterConfig();
+        await s.setPrimary(MASTER);
+        const up = () => s.stack!.up();
+        const destroy = () => s.stack!.destroy();
+        const crash = async (what: string, target: Omit<CrashTarget, "component">, op: () => Promise<unknown>) => {
+            const { crashed, error } = await crashDuring([{ ...target, component: COMPONENT }], op);
+            assert.deepEqual(crashed, [target.host], `${what}: crashed at ${target.step} ${target.direction} ${target.point}? ${error ? String(error).slice(0, 1500) : "it succeeded"}`);
+            assert.match(String(error), /remote command exited without exit status or exit signal|ECONNRESET|connection lost/i);
+            await fault(target.host, "up");
+            s.note(`${what}: ${target.host} crashed at ${target.step} ${target.direction} "${target.point}", booted`);
+        };
+
+        // The standby's data filesystem full: its base backup fails, naming the step and the host; the master serves.
+        await fault(STANDBY, "fill-disk");
+        try {
+            await s.withWriter("standby build on a full disk", async () => {
+                const { error } = await s.timed("up (the standby's disk full)", up);
+                assert.ok(error, "the up fails");
+                assert.match(error!.message, new RegExp(`postgres/${POSTGRES_STEPS.standbyBuild} on ${STANDBY}: forward action failed`));
+                assert.match(error!.message, /pg_basebackup from [0-9.]+ failed/);
+            });
+        } finally {
+            await fault(STANDBY, "free-disk");
+        }
+        assert.equal(await psqlOn(MASTER, "SELECT pg_is_in_recovery()"), "f", "the master serves");
+        await s.withWriter("standby build crashed after its base backup, resumed", async () => {
+            await crash("up", { host: STANDBY, step: POSTGRES_STEPS.standbyBuild, direction: "forward", point: "backup-done" }, up);
+            assert.ifError((await s.timed("up (the build resumed)", up)).error);
+        });
+        await s.assertPair(MASTER, STANDBY, "after the resumed build");
+
+        // The standby's link cut: the switchover's first step cannot reach it, fails naming itself and the host, within the dial attempts.
+        await s.setPrimary(STANDBY);
+        await fault(STANDBY, "cut");
+        try {
+            const { error } = await s.timed("up (the standby's link cut)", up);
+            assert.ok(error, "the up fails");
+            // The engine names the step's resource (component-host-step) and the attempts.
+            assert.match(error!.message, new RegExp(`postgres-${STANDBY}-${POSTGRES_STEPS.standbySwitchBack} \\*\\*creating failed\\*\\* error: after 5 failed attempts: dial tcp [0-9.]+:22`));
+        } finally {
+            await fault(STANDBY, "heal");
+        }
+        assert.equal(await psqlOn(MASTER, "SELECT pg_is_in_recovery()"), "f", "the master serves");
+
+        // The old primary crashes stopped before the promotion (its boot starts it as the primary
+        // again), then right after it (its boot starts it as a standby of the new primary).
+        await s.withWriter("switchover crashed twice, resumed", async () => {
+            await crash("up", { host: MASTER, step: POSTGRES_STEPS.masterSwitchover, direction: "forward", point: "stopped" }, up);
+            await crash("up", { host: MASTER, step: POSTGRES_STEPS.masterSwitchover, direction: "forward", point: "promoted" }, up);
+            assert.ifError((await s.timed("up (the switchover resumed)", up)).error);
+        });
+        await s.assertPair(STANDBY, MASTER, "after the resumed switchover");
+
+        await s.setPrimary(MASTER);
+        await s.withWriter("switch back crashed after the promotion, resumed", async () => {
+            await crash("up", { host: STANDBY, step: POSTGRES_STEPS.standbySwitchBack, direction: "inverse", point: "promoted" }, up);
+            assert.ifError((await s.timed("up (the switch back resumed)", up)).error);
+        });
+        await s.assertPair(MASTER, STANDBY, "after the resumed switch back");
+
+        await s.withWriter("standby removal crashed, resumed", async () => {
+            await crash("destroy", { host: STANDBY, step: POSTGRES_STEPS.standbyBuild, direction: "inverse", point: "stopped" }, destroy);
+            assert.ifError((await s.timed("destroy (resumed)", destroy)).error);
+        });
+        await s.assertLegacy("after the faults and destroy");
+        s.assertSameConfig(before, await s.masterConfig(), "after the faults, crashes and destroy");
     });
 });

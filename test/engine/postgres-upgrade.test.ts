@@ -3,9 +3,9 @@ import { crashDuring, CrashTarget, exec, fault, setQuiet } from "../../sandbox";
 import { missingPrerequisitesError } from "../../sandbox/prerequisites";
 import { postgresBinDir, postgresVersionsReady } from "../../sandbox/sites/postgres-versions";
 import { freshLegacyRedis } from "../../tools/redis-site";
-import { patchPostgresConfig } from "../../tools/postgres-site";
+import { breakUpgradeAfterCheck, patchPostgresConfig } from "../../tools/postgres-site";
 import { POSTGRES_STEPS } from "../../lib/postgres/plan";
-import { COMPONENT, MASTER, PostgresScenario, psqlOn, STANDBY } from "../support/postgres-scenario";
+import { COMPONENT, DATA_DIR, MASTER, PostgresScenario, psqlOn, SPARE, STANDBY } from "../support/postgres-scenario";
 
 /*
  * The major upgrade of the PostgreSQL pair (Debian's 15 to 16.2) through the real engine, with a
@@ -43,23 +43,42 @@ describe("PostgresHa major upgrade through the engine", function () {
         s.printFigures();
     });
 
-    it("takes the runbook's way back when pg_upgrade fails, losing no acknowledged commit; destroy restores the site", async function () {
+    it("fails an upgrade pg_upgrade --check refuses with the primary serving; takes the runbook's way back when pg_upgrade fails after the stop, losing no acknowledged commit; destroy restores the site", async function () {
         const before = await s.masterConfig();
         await s.setPrimary(MASTER);
         assert.ifError((await s.timed("up (standby build)", () => s.stack!.up())).error);
-        // A column type pg_upgrade refuses to carry over: the upgrade fails after the primary stopped.
+        // A column type pg_upgrade refuses to carry over: its --check finds it while the primary serves.
         await psqlOn(MASTER, "CREATE TABLE mw_upgrade_blocker (f regproc)");
         await patchPostgresConfig(s.stack!, { upgrade: UPGRADE });
+        const checked = await s.withWriter("major upgrade refused by pg_upgrade --check", async () => {
+            const story = await s.journalOf(async () => {
+                const { error } = await s.timed("up (pg_upgrade --check fails)", () => s.stack!.up());
+                assert.ok(error, "the up fails");
+                assert.match(error!.message, new RegExp(`postgres/${POSTGRES_STEPS.masterUpgrade} on ${MASTER}: forward action failed`));
+                assert.match(error!.message, /pg_upgrade --check failed, nothing was stopped/);
+                assert.match(error!.message, /reg\* data types/);
+            });
+            assert.deepEqual(story, [
+                `${STANDBY} ${POSTGRES_STEPS.standbyOldVersion} forward ok`,
+                `${MASTER} ${POSTGRES_STEPS.masterUpgrade} forward failed(1)`,
+                `${MASTER} ${POSTGRES_STEPS.masterUpgrade} inverse ok`,
+            ]);
+        });
+        assert.ok(checked.report.writeGapMs < 1000, `a refused check stops nothing: write gap ${Math.round(checked.report.writeGapMs)} ms`);
+        await s.assertPair(MASTER, STANDBY, "after the refused check");
+        assert.equal(await serverMajor(MASTER), "15");
+        await psqlOn(MASTER, "DROP TABLE mw_upgrade_blocker");
 
+        // A table file missing on the master (its standby has it): --check passes, pg_upgrade --link fails after the stop.
+        const blocker = await breakUpgradeAfterCheck(MASTER, DATA_DIR, psqlOn);
         const failed = await s.withWriter("major upgrade failing, way back", async () => {
             const story = await s.journalOf(async () => {
                 const { error } = await s.timed("up (pg_upgrade fails)", () => s.stack!.up());
                 assert.ok(error, "the up fails");
                 assert.match(error!.message, new RegExp(`postgres/${POSTGRES_STEPS.masterUpgrade} on ${MASTER}: forward action failed`));
-                assert.match(error!.message, /pg_upgrade failed/);
+                assert.match(error!.message, /pg_upgrade failed.*mw_upgrade_blocker/s);
             });
             assert.deepEqual(story, [
-                `${STANDBY} ${POSTGRES_STEPS.standbyOldVersion} forward ok`,
                 `${MASTER} ${POSTGRES_STEPS.masterUpgrade} forward failed(1)`,
                 `${MASTER} ${POSTGRES_STEPS.masterUpgrade} inverse ok`,
             ]);
@@ -70,7 +89,7 @@ describe("PostgresHa major upgrade through the engine", function () {
         assert.equal(await serverMajor(STANDBY), "15");
         assert.equal(await serverMajor(MASTER), "15");
 
-        await psqlOn(STANDBY, "DROP TABLE mw_upgrade_blocker");
+        await psqlOn(STANDBY, `DROP TABLE ${blocker}`);
         await s.withWriter("destroy after the way back", async () => {
             assert.ifError((await s.timed("destroy (after the way back)", () => s.stack!.destroy())).error);
         });
@@ -78,27 +97,32 @@ describe("PostgresHa major upgrade through the engine", function () {
         s.assertSameConfig(before, await s.masterConfig(), "after a failed upgrade, its way back and destroy");
     });
 
-    it("upgrades to 16 behind the VIP losing nothing; refuses the way back once 16 took writes, and takes it when told to", async function () {
+    it("upgrades to 16 behind the VIP losing nothing, the standby rebuilt on 16 and the spare kept on 15; refuses the way back once 16 took writes, and takes it through the spare when told to", async function () {
         const before = await s.masterConfig();
-        await patchPostgresConfig(s.stack!, { upgrade: undefined });
-        assert.ifError((await s.timed("up (standby build)", () => s.stack!.up())).error);
+        await patchPostgresConfig(s.stack!, { upgrade: undefined, spare: SPARE });
+        assert.ifError((await s.timed("up (standby and spare build)", () => s.stack!.up())).error);
+        await s.assertPair(MASTER, SPARE, "the spare built");
         await patchPostgresConfig(s.stack!, { upgrade: UPGRADE });
 
-        await s.withWriter("major upgrade", async () => {
+        await s.withWriter("major upgrade with a spare", async () => {
             const story = await s.journalOf(async () => {
-                assert.ifError((await s.timed("up (major upgrade)", () => s.stack!.up())).error);
-            });
-            assert.deepEqual(story, [`${STANDBY} ${POSTGRES_STEPS.standbyOldVersion} forward ok`, `${MASTER} ${POSTGRES_STEPS.masterUpgrade} forward ok`]);
+                assert.ifError((await s.timed("up (major upgrade, spare kept on 15)", () => s.stack!.up())).error);
+            }, [MASTER, STANDBY, SPARE]);
+            assert.deepEqual(story, [
+                `${STANDBY} ${POSTGRES_STEPS.standbyFollowsMaster} forward ok`, `${SPARE} ${POSTGRES_STEPS.spareOldVersion} forward ok`,
+                `${MASTER} ${POSTGRES_STEPS.masterUpgrade} forward ok`, `${STANDBY} ${POSTGRES_STEPS.standbyNewVersion} forward ok`,
+            ]);
         });
         assert.equal(await serverMajor(MASTER), "16");
-        assert.equal(await psqlOn(MASTER, "SELECT pg_is_in_recovery()"), "f");
-        assert.equal(await serverMajor(STANDBY), "15");
-        assert.equal(await psqlOn(STANDBY, "SELECT pg_is_in_recovery()"), "t", "the standby stays on 15, in recovery");
+        assert.equal(await serverMajor(STANDBY), "16", "the standby is rebuilt on 16");
+        await s.assertPair(MASTER, STANDBY, "after the upgrade, the standby on 16");
+        assert.equal(await serverMajor(SPARE), "15");
+        assert.equal(await psqlOn(SPARE, "SELECT pg_is_in_recovery()"), "t", "the spare stays on 15, in recovery");
         const again = await s.journalOf(async () => {
             const { result, error } = await s.timed("second up after the upgrade", () => s.stack!.up());
             assert.ifError(error);
             assert.deepEqual(Object.keys(result!.summary.resourceChanges ?? {}), ["same"]);
-        });
+        }, [MASTER, STANDBY, SPARE]);
         assert.deepEqual(again, [], "a second up after the upgrade runs no remote command");
 
         let refusal = "";
@@ -111,6 +135,9 @@ describe("PostgresHa major upgrade through the engine", function () {
         });
         assert.equal(await serverMajor(MASTER), "16", "16 still serves after the refusal");
         assert.equal(await psqlOn(MASTER, "SELECT pg_is_in_recovery()"), "f");
+        // The standby's step ran first: it is back on 15, cascading from the spare.
+        assert.equal(await serverMajor(STANDBY), "15");
+        assert.equal(await psqlOn(STANDBY, "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver"), `streaming ${s.inv.hosts.find((h) => h.name === SPARE)!.address}`);
 
         // The upgraded master crashes (its control file may not count the last transactions) and
         // boots; its init script cannot start 16 with 15's pg_ctl. The way back recovers 16 first, and refuses.
@@ -125,7 +152,8 @@ describe("PostgresHa major upgrade through the engine", function () {
         const touch = /touch (\S+) and run/.exec(refusal);
         assert.ok(touch, "the refusal names the file to create");
         assert.equal((await exec(MASTER, `touch ${touch[1]}`)).code, 0);
-        assert.ifError((await s.timed("destroy (way back, told to)", () => s.stack!.destroy())).error);
+        // No writer here: the operator discards what 16 acknowledged.
+        assert.ifError((await s.timed("destroy (way back through the spare, told to)", () => s.stack!.destroy())).error);
         await s.assertLegacy("after destroy");
         assert.equal(await serverMajor(MASTER), "15");
         s.assertSameConfig(before, await s.masterConfig(), "after an upgrade and its way back");
@@ -133,7 +161,7 @@ describe("PostgresHa major upgrade through the engine", function () {
 
     it("resumes an upgrade whose master crashed stopped and after pg_upgrade, and a way back whose master crashed after the promotion and with its data directory emptied", async function () {
         const before = await s.masterConfig();
-        await patchPostgresConfig(s.stack!, { upgrade: undefined });
+        await patchPostgresConfig(s.stack!, { upgrade: undefined, spare: undefined });
         assert.ifError((await s.timed("up (standby build)", () => s.stack!.up())).error);
         await patchPostgresConfig(s.stack!, { upgrade: UPGRADE });
 

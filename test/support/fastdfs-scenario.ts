@@ -7,7 +7,9 @@
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { exec, Inventory } from "../../sandbox";
+import * as fs from "node:fs";
+import { crashDuring, CrashTarget, exec, fault, Inventory } from "../../sandbox";
+import { hostPaths, settingsFromEnv } from "../../sandbox/config";
 import { forgetStack, projectRoot } from "../../tools/engine";
 import { clientOptions, downloadEndpoints, fastdfsStack, freshLegacyFastdfs } from "../../tools/fastdfs-site";
 import { FastdfsClientReport, startFastdfsClient, StoredFile, verifyFiles } from "../../bench/fastdfs-client";
@@ -18,6 +20,8 @@ import { ScenarioFigures } from "./scenario-figures";
 export const PROJECT = "middleware";
 export const COMPONENT = "fastdfs";
 export const HOSTS = ["h1", "h2", "h3"] as const;
+/** The default managed store path (the runbook's). */
+export const DEFAULT_MANAGED_STORE_PATH = "/mysql/fastdfs/storage";
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let scenarios = 0;
@@ -29,6 +33,10 @@ export class FastdfsScenario extends ScenarioFigures {
     stackName = "";
     /** Every file that must download with its sha256: the seeded ones and every acknowledged upload. */
     files: StoredFile[] = [];
+    /** The managed store path of the current stack (`managed.storePath`). */
+    storePath = DEFAULT_MANAGED_STORE_PATH;
+    /** The managed tracker base of the current stack (`managed.trackerBase`). */
+    trackerBase = "/mysql/fastdfs/tracker_base";
 
 
     /** A fresh legacy site and a new stack for it. */
@@ -43,6 +51,43 @@ export class FastdfsScenario extends ScenarioFigures {
     }
 
 
+    /** A new stack on the same site, `patch` applied to `middleware:fastdfs` (the site must be legacy). */
+    async newStack(patch: Record<string, unknown> = {}): Promise<void> {
+        await this.dropStack();
+        this.stackName = `test-fastdfs-${process.pid}-${++scenarios}`;
+        this.stack = await fastdfsStack(this.stackName, patch);
+        const managed = patch.managed as { storePath?: string; trackerBase?: string } | undefined;
+        this.storePath = managed?.storePath ?? DEFAULT_MANAGED_STORE_PATH;
+        this.trackerBase = managed?.trackerBase ?? "/mysql/fastdfs/tracker_base";
+    }
+
+    /**
+     * Runs `op` with `targets` armed (one crash point per host); asserts that it failed because
+     * every target host was killed at its point, then boots them.
+     */
+    async crashed(what: string, targets: CrashTarget[], op: () => Promise<unknown>): Promise<void> {
+        const { crashed: hosts, error } = (await this.timed(what, () => crashDuring(targets, op))).result!;
+        const where = targets.map((t) => `${t.host} ${t.step} ${t.direction} at "${t.point}"`).join(" + ");
+        assert.deepEqual([...hosts].sort(), targets.map((t) => t.host).sort(), `${what}: crashed ${where}? ${error ? String(error).slice(0, 2000) : "it succeeded"}`);
+        assert.ok(error, `${what}: fails`);
+        assert.match(String(error), /remote command exited without exit status or exit signal|ECONNRESET|connection lost/i, `${what}: the crash is reported`);
+        for (const t of targets) await fault(t.host, "up");
+    }
+
+    /** Where a file of `host`'s own view is in the root namespace (its state dir, /mysql, ...). */
+    onRoot(host: string, hostPath: string): string {
+        return path.join(hostPaths(settingsFromEnv(), host).fs, hostPath);
+    }
+
+    /** Resolves once `file` (a root-namespace path) exists; rejects after `ms`. */
+    async fileAppears(file: string, ms: number): Promise<void> {
+        const end = Date.now() + ms;
+        while (!fs.existsSync(file)) {
+            if (Date.now() > end) throw new Error(`${file} did not appear within ${ms} ms`);
+            await sleep(20);
+        }
+    }
+
     /** The journal lines of the component since `op` began, without readiness polls, as `host step direction outcome`. */
     journalOf(op: () => Promise<void>): Promise<string[]> {
         return storyOf(HOSTS, COMPONENT, op);
@@ -52,13 +97,13 @@ export class FastdfsScenario extends ScenarioFigures {
      * Runs `op` while the client downloads and uploads (from 1 s before to 1 s after); the
      * uploads it acknowledged join the files every later verification checks.
      */
-    async withClient(label: string, op: () => Promise<void>): Promise<FastdfsClientReport> {
+    async withClient(label: string, op: () => Promise<void>, settleMs = 1000): Promise<FastdfsClientReport> {
         const client = startFastdfsClient({ ...(await clientOptions(this.inv)), files: this.files });
         let report: FastdfsClientReport;
         try {
-            await sleep(1000);
+            await sleep(settleMs);
             await op();
-            await sleep(1000);
+            await sleep(settleMs);
         } finally {
             report = await client.stop();
         }
@@ -99,7 +144,7 @@ export class FastdfsScenario extends ScenarioFigures {
     async assertLegacy(what: string): Promise<void> {
         const f = this.inv.fastdfs!;
         for (const h of f.legacyHosts) {
-            const r = await exec(h, `for p in ${f.trackerDir} ${f.storageDir} ${f.nginxDir}; do [ -d $p ] && [ ! -e $p"_bak" ] || echo "$p"; done; [ -d ${f.storePath}/data ] || echo data; [ ! -e /mysql/fastdfs ] || echo managed`);
+            const r = await exec(h, `for p in ${f.trackerDir} ${f.storageDir} ${f.nginxDir}; do [ -d $p ] && [ ! -e $p"_bak" ] || echo "$p"; done; [ -d ${f.storePath}/data ] || echo data; [ ! -e /mysql/fastdfs ] || echo managed; [ ! -e ${path.dirname(this.storePath)} ] || echo ${path.dirname(this.storePath)}`);
             assert.equal(r.stdout.trim(), "", `${what}: ${h} is not in the legacy layout`);
         }
         const h3 = await exec(f.newTracker, "ls -A /mysql; ls -A /etc/init.d; pgrep -x fdfs_trackerd || :");
@@ -112,7 +157,7 @@ export class FastdfsScenario extends ScenarioFigures {
     async assertManaged(what: string): Promise<void> {
         const f = this.inv.fastdfs!;
         for (const h of f.legacyHosts) {
-            const r = await exec(h, `for p in ${f.trackerDir}_bak ${f.storageDir}_bak ${f.nginxDir}_bak /mysql/fastdfs/storage/data /mysql/fastdfs/tracker_base/data; do [ -e $p ] || echo "$p"; done; [ ! -e ${f.storePath}/data ] || echo legacy-data`);
+            const r = await exec(h, `for p in ${f.trackerDir}_bak ${f.storageDir}_bak ${f.nginxDir}_bak ${this.storePath}/data ${this.trackerBase}/data; do [ -e $p ] || echo "$p"; done; [ ! -e ${f.storePath}/data ] || echo legacy-data`);
             assert.equal(r.stdout.trim(), "", `${what}: ${h} is not in the managed layout`);
         }
         const conf = "/mysql/fastdfs/conf/client.conf";

@@ -22,6 +22,8 @@ export const COMPONENT = "postgres";
 export const MASTER = "h1";
 export const STANDBY = "h2";
 export const HOSTS = [MASTER, STANDBY] as const;
+/** The third host of the site, the spare of the tests that configure one. */
+export const SPARE = "h3";
 export const DATA_DIR = "/app/pgsql/data";
 const BIN = "/usr/lib/postgresql/15/bin";
 /** The master's configuration a standby build and removal must leave byte for byte. */
@@ -67,8 +69,8 @@ export class PostgresScenario extends ScenarioFigures {
 
 
     /** The journal lines of the component since `op` began, without readiness polls, as `host step direction outcome`. */
-    journalOf(op: () => Promise<void>): Promise<string[]> {
-        return storyOf(HOSTS, COMPONENT, op);
+    journalOf(op: () => Promise<void>, hosts: readonly string[] = HOSTS): Promise<string[]> {
+        return storyOf(hosts, COMPONENT, op);
     }
 
     /** Runs `op` while a client commits through the VIP every 10 ms (from 1 s before to 1 s after); asserts no acknowledged commit is lost. */
@@ -127,8 +129,10 @@ export class PostgresScenario extends ScenarioFigures {
         assert.equal(await psqlOn(MASTER, "SELECT pg_is_in_recovery()"), "f", `${what}: ${MASTER} is the primary`);
         assert.equal(await psqlOn(MASTER, "SELECT count(*) FROM pg_roles WHERE rolname = 'replicator'"), "0", `${what}: no replication account`);
         assert.equal(await psqlOn(MASTER, "SELECT count(*) FROM pg_replication_slots"), "0", `${what}: no slot`);
-        assert.equal((await exec(STANDBY, `test -e ${DATA_DIR} || test -e /app/pgsql`)).code, 1, `${what}: ${STANDBY} has no cluster`);
-        assert.equal((await exec(STANDBY, "pgrep -x keepalived || pgrep -x postgres")).code, 1, `${what}: nothing runs on ${STANDBY}`);
+        for (const host of [STANDBY, SPARE]) {
+            assert.equal((await exec(host, `test -e ${DATA_DIR} || test -e /app/pgsql`)).code, 1, `${what}: ${host} has no cluster`);
+            assert.equal((await exec(host, "pgrep -x keepalived || pgrep -x postgres")).code, 1, `${what}: nothing runs on ${host}`);
+        }
         assert.deepEqual(await vipHolders(["h1", "h2", "h3"], this.vip), [MASTER], `${what}: the VIP is on ${MASTER}`);
     }
 

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { inOrder } from "../../../lib/core/plan";
 import { renderScript } from "../../../lib/core/script";
+import { crashPointsOf } from "../../../lib/core/actions/reversible";
 import { ConfigError } from "../../../lib/core/validate";
 import { FastDfsArgs, resolveFastDfs } from "../../../lib/fastdfs/args";
 import { FASTDFS_STEPS as S, planFastDfs } from "../../../lib/fastdfs/plan";
@@ -88,6 +89,24 @@ describe("FastDfs plan", function () {
         }
         // One storage at a time: the second storage waits on the first one's migration.
         assert.ok(plan.steps.find((s) => s.id === S.storage("h2"))!.after!.includes(S.storage("h1")));
+    });
+
+    it("has crash points at the dangerous places of the tracker move, learn-trackers and the storage move, both ways", function () {
+        const points = (id: string, d: "forward" | "inverse") => crashPointsOf(plan.steps.find((s) => s.id === id)!.action[d]);
+        assert.deepEqual(points(S.tracker("h1"), "forward"), [
+            "legacy tracker stopped", "backup /app/tracker", "backup /etc/init.d/fdfs_trackerd", "tracker data carried", "managed tracker configured", "managed tracker answers",
+        ]);
+        assert.deepEqual(points(S.tracker("h1"), "inverse"), ["managed tracker stopped", "restore /etc/init.d/fdfs_trackerd", "restore /app/tracker", "legacy tracker started"]);
+        assert.deepEqual(points(S.learnTrackers("h1"), "forward"), ["config written", "restarted"]);
+        assert.deepEqual(points(S.learnTrackers("h1"), "inverse"), ["config restored", "restarted"]);
+        assert.deepEqual(points(S.storage("h1"), "forward"), [
+            "legacy stopped", "backup /app/storage", "backup /usr/local/nginx", "backup /etc/init.d/fdfs_storaged", "backup /etc/init.d/nginx",
+            "base carried", "files copied", "files source removed", "files moved", "managed configured", "managed started", "in sync",
+        ]);
+        assert.deepEqual(points(S.storage("h1"), "inverse"), [
+            "managed stopped", "files back copied", "files back source removed", "files back",
+            "restore /etc/init.d/fdfs_storaged", "restore /etc/init.d/nginx", "restore /usr/local/nginx", "restore /app/storage", "binlog back", "legacy started",
+        ]);
     });
 
     it("renders every script as valid POSIX sh", function () {

@@ -73,6 +73,20 @@ describe("KafkaZk arguments", function () {
     it("refuses a managed version older than the legacy one", function () {
         assert.ok(problems(args({ version: "2.2.0" })).some((f) => /^args\.version: must not be older than the legacy Kafka 2\.3\.0/.test(f)));
     });
+
+    it("waits in each health gate for waitSeconds (300 s for ZooKeeper, 600 s for a broker by default), and a change redoes no step", function () {
+        assert.ok(problems(args({ waitSeconds: 5 })).some((f) => /^args\.waitSeconds: /.test(f)));
+        const def = planKafkaZk("kafka", resolveKafkaZk("kafka", args()));
+        const short = planKafkaZk("kafka", resolveKafkaZk("kafka", args({ waitSeconds: 45 })));
+        const roll = (p: typeof def, id: string) => p.steps.find((s) => s.id === id)!;
+        assert.match(roll(def, S.zookeeperRoll(1)).action.forward, /mw_wait_until '300' /);
+        assert.match(roll(def, S.brokerRoll(1)).action.forward, /mw_wait_until '600' /);
+        for (const id of [S.zookeeperRoll(1), S.brokerRoll(1)]) {
+            assert.match(roll(short, id).action.forward, /mw_wait_until '45' /);
+            assert.doesNotMatch(roll(short, id).action.forward, /mw_wait_until '(300|600)' /);
+        }
+        for (const s of def.steps) assert.deepEqual(roll(short, s.id).triggers, s.triggers, `${s.id}: triggers unchanged`);
+    });
 });
 
 describe("KafkaZk plan", function () {

@@ -190,6 +190,48 @@ describe("PostgresHa plan", function () {
         }
     });
 
+    it("builds a spare as a second standby, the way back of an upgrade while the standby is rebuilt on the new version", function () {
+        const spare = { name: "h3", address: "10.0.0.13", privateKey: pulumi.secret("KEY"), hostKey };
+        const r = resolvePostgresHa("postgres", args({ spare, upgrade: { version: "16", binDir: "/opt/pg16/bin" } }));
+        const plan = planPostgresHa("postgres", r, PASSWORD);
+        assert.deepEqual(inOrder(plan).map((s) => `${s.host} ${s.id}`), [
+            `h1 ${S.masterReplication}`, `h2 ${S.standbyBuild}`, `h3 ${S.spareBuild}`, `h2 ${S.standbyFollowsMaster}`,
+            `h3 ${S.spareOldVersion}`, `h1 ${S.masterUpgrade}`, `h2 ${S.standbyNewVersion}`,
+        ]);
+        const step = (id: string) => plan.steps.find((s) => s.id === id)!.action;
+        assert.match(step(S.masterReplication).forward, /mw_h3/, "the spare's slot on the master");
+        assert.ok(hbaLines(r).some((l) => l.includes("10.0.0.13/32")), "the spare's pg_hba.conf entries");
+        assert.match(step(S.masterUpgrade).forward, /^mw_old_host='10\.0\.0\.13'$/m, "the spare is the way back");
+        assert.match(step(S.spareOldVersion).inverse, /^mw_new='10\.0\.0\.11'$/m, "the spare's undo switches back to the master");
+        assert.match(step(S.standbyNewVersion).forward, /^mw_bin='\/opt\/pg16\/bin'$/m);
+        assert.match(step(S.standbyNewVersion).inverse, /mw_rebuild_from "\$mw_spare" "\$mw_cbin"/, "back on 15 from a base backup of the spare");
+        for (const s of plan.steps) {
+            for (const direction of ["forward", "inverse"] as const) {
+                execFileSync("sh", ["-n"], { input: renderScript({ component: "postgres", step: s.id, direction, body: s.action[direction] }) });
+            }
+        }
+        // Without an upgrade the spare is only built.
+        const built = planPostgresHa("postgres", resolvePostgresHa("postgres", args({ spare })), PASSWORD);
+        assert.deepEqual(built.steps.map((s) => s.id), [S.masterReplication, S.standbyBuild, S.spareBuild]);
+        // The pair without a spare keeps its triggers and master script.
+        const plain = planPostgresHa("postgres", resolvePostgresHa("postgres", args()), PASSWORD);
+        assert.doesNotMatch(String(plain.steps[0].triggers![0]), /spare/);
+        assert.doesNotMatch(plain.steps[0].action.forward, /spare/);
+    });
+
+    it("rejects a spare that is the master or the standby, with a switchover or a minor roll", function () {
+        const h = (name: string, address: string) => ({ name, address, privateKey: pulumi.secret("KEY"), hostKey });
+        assert.deepEqual(problems(args({ spare: h("h2", "10.0.0.11"), primary: "h2" })).sort(), [
+            "primary: must be the master (h1) while a spare is configured: a switchover would leave the spare's slot behind on the old primary",
+            "spare.address: must differ from master.address",
+            "spare.name: must differ from standby.name: the spare is a third host",
+        ]);
+        assert.deepEqual(problems(args({ spare: h("h3", "10.0.0.100"), binDir: "/opt/a/bin", upgrade: { version: "15", binDir: "/opt/b/bin" } })).sort(), [
+            "spare: is not used by a minor roll (upgrade.version 15 = version: its switchovers would leave the spare's slot behind); remove spare for the roll",
+            "vip.address: must differ from the hosts' addresses",
+        ]);
+    });
+
     it("keeps the triggers of a pair whose client tools are its server's", function () {
         const plain = planPostgresHa("postgres", resolvePostgresHa("postgres", args()), PASSWORD);
         assert.doesNotMatch(String(plain.steps[0].triggers![0]), /clientBinDir/);
