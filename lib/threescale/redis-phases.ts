@@ -58,7 +58,9 @@ export function rewriteAofFunction(): string {
 
 /**
  * Phase 1: remembers the ConfigMap's text (once: a resumed run keeps the first), comments out
- * the `save` lines, sets `appendonly no`, and rolls every Redis that mounts it out. Its inverse
+ * the `save` lines and adds `save ""` (commented out alone, Redis falls back to its built-in
+ * save points and its shutdown SAVE overwrites the backup copied in next), sets
+ * `appendonly no`, and rolls every Redis that mounts it out. Its inverse
  * rewrites the AOF of the Redis that are not restored (they took writes meanwhile, which only
  * their RDB holds), puts the remembered text back and rolls them out.
  */
@@ -69,10 +71,11 @@ export function persistenceOff(r: RedisArgs): Reversible {
         forward: sh`mkdir -p "$MW_STEP_DIR"
 if [ ! -f "$MW_STEP_DIR/before" ]; then mw_cm_get ${r.configMap} ${r.configKey} "$MW_STEP_DIR/before"; fi
 sed -e 's/^save[[:space:]]/# &/' -e 's/^appendonly[[:space:]].*/appendonly no/' "$MW_STEP_DIR/before" >"$MW_STEP_DIR/off"
-if ! grep -q '^appendonly no$' "$MW_STEP_DIR/off"; then
-    if [ -s "$MW_STEP_DIR/off" ] && [ -n "$(tail -c 1 "$MW_STEP_DIR/off")" ]; then echo >>"$MW_STEP_DIR/off"; fi
-    echo 'appendonly no' >>"$MW_STEP_DIR/off"
-fi
+if [ -s "$MW_STEP_DIR/off" ] && [ -n "$(tail -c 1 "$MW_STEP_DIR/off")" ]; then echo >>"$MW_STEP_DIR/off"; fi
+if ! grep -q '^appendonly no$' "$MW_STEP_DIR/off"; then echo 'appendonly no' >>"$MW_STEP_DIR/off"; fi
+# Without any save line Redis keeps its built-in save points, and the SAVE of a shutdown would
+# overwrite the backup copied in next; save "" turns snapshots off.
+echo 'save ""' >>"$MW_STEP_DIR/off"
 mw_cm_put ${r.configMap} ${r.configKey} "$MW_STEP_DIR/off"
 mw_rollout ${users}
 `,
