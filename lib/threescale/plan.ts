@@ -12,7 +12,7 @@ import { sequence } from "../core/order";
 import type { Reversible } from "../core/actions/reversible";
 import type { ResolvedThreescaleRestore } from "./args";
 import { kubectlPrelude } from "./kubectl-sh";
-import { persistenceOff, persistenceOn, REDIS_STEPS, rewriteAof, rewriteAofFunction, swapData } from "./redis-phases";
+import { persistenceOff, persistenceOn, REDIS_STEPS, rewriteAof, rewriteAofFunction, rolloutConfigFunction, swapData } from "./redis-phases";
 import { loadDump, loadFunction, scaleDown, scaleUp, ZYNC_STEPS } from "./zync-phases";
 
 /** The step id of the dependants' rollout. */
@@ -28,7 +28,7 @@ type Unordered = Omit<PlannedStep, "after">;
 
 /** The plan of restore `name` on the cluster. */
 export function planThreescaleRestore(name: string, r: ResolvedThreescaleRestore): Plan {
-    const prelude = [kubectlPrelude(r), r.redis ? rewriteAofFunction() : "", r.zync ? loadFunction(r.zync) : ""].join("");
+    const prelude = [kubectlPrelude(r), r.redis ? rewriteAofFunction() + rolloutConfigFunction() : "", r.zync ? loadFunction(r.zync) : ""].join("");
     const framed = (a: Reversible): Reversible => ({
         forward: prelude + a.forward,
         inverse: a.inverse ? prelude + a.inverse : "",

@@ -56,6 +56,47 @@ export function rewriteAofFunction(): string {
 `;
 }
 
+/** Rollouts a config phase makes before it gives up on a pod that still runs the old text. */
+export const CONFIG_ROLLOUT_ATTEMPTS = 5;
+
+/**
+ * Shell function `mw_rollout_config <file> <deployment>...`: rolls the Deployments out until each
+ * Redis runs with the `appendonly` and `save` of config text `<file>` (`CONFIG GET`). A pod
+ * created right after the ConfigMap changed can still mount the kubelet's cached old text; it
+ * is rolled out again, up to {@link CONFIG_ROLLOUT_ATTEMPTS} times.
+ */
+export function rolloutConfigFunction(): string {
+    return sh`mw_rollout_config() {
+    mw_f=$1; shift
+    mw_ap=$(sed -n 's/^appendonly[[:space:]]\\{1,\\}\\([a-z]*\\).*/\\1/p' "$mw_f" | tail -n 1)
+    mw_sv=$(sed -n 's/^save[[:space:]]\\{1,\\}//p' "$mw_f" | tr '\\n' ' ' | sed -e 's/""//g' -e 's/  */ /g' -e 's/^ //' -e 's/ $//')
+    mw_has_save=$(grep -c '^save[[:space:]]' "$mw_f" || :)
+    mw_pending="$*"
+    mw_try=0
+    while [ -n "$mw_pending" ]; do
+        mw_try=$((mw_try + 1))
+        if [ "$mw_try" -gt ${raw(String(CONFIG_ROLLOUT_ATTEMPTS))} ]; then
+            printf 'middleware: %s still run(s) without appendonly %s / save "%s" of the ConfigMap after %s rollouts\\n' "$mw_pending" "$mw_ap" "$mw_sv" ${raw(String(CONFIG_ROLLOUT_ATTEMPTS))} >&2
+            return 1
+        fi
+        mw_rollout $mw_pending
+        mw_left=''
+        for mw_u in $mw_pending; do
+            mw_got_ap=$(k exec "deployment/$mw_u" -- redis-cli CONFIG GET appendonly | tr -d '\\r' | sed -n 2p)
+            mw_got_sv=$(k exec "deployment/$mw_u" -- redis-cli CONFIG GET save | tr -d '\\r' | sed -n 2p)
+            if [ -n "$mw_ap" ] && [ "$mw_got_ap" != "$mw_ap" ]; then mw_left="$mw_left $mw_u"; continue; fi
+            if [ "$mw_has_save" -gt 0 ] && [ "$mw_got_sv" != "$mw_sv" ]; then mw_left="$mw_left $mw_u"; fi
+        done
+        mw_pending=\${mw_left# }
+        if [ -n "$mw_pending" ]; then
+            printf 'middleware: %s started with the old config text; rolling out again\\n' "$mw_pending" >&2
+            sleep 2
+        fi
+    done
+}
+`;
+}
+
 /**
  * Phase 1: remembers the ConfigMap's text (once: a resumed run keeps the first), comments out
  * the `save` lines and adds `save ""` (commented out alone, Redis falls back to its built-in
@@ -77,12 +118,12 @@ if ! grep -q '^appendonly no$' "$MW_STEP_DIR/off"; then echo 'appendonly no' >>"
 # overwrite the backup copied in next; save "" turns snapshots off.
 echo 'save ""' >>"$MW_STEP_DIR/off"
 mw_cm_put ${r.configMap} ${r.configKey} "$MW_STEP_DIR/off"
-mw_rollout ${users}
+mw_rollout_config "$MW_STEP_DIR/off" ${users}
 `,
         inverse: sh`if [ -f "$MW_STEP_DIR/before" ]; then
     for mw_u in ${keptAsIs}; do mw_wait_ready "$mw_u"; mw_rewrite_aof "$mw_u"; done
     mw_cm_put ${r.configMap} ${r.configKey} "$MW_STEP_DIR/before"
-    mw_rollout ${users}
+    mw_rollout_config "$MW_STEP_DIR/before" ${users}
     rm -rf "$MW_STEP_DIR"
 fi
 `,
@@ -161,11 +202,11 @@ fi
 mkdir -p "$MW_STEP_DIR"
 if [ ! -f "$MW_STEP_DIR/before" ]; then mw_cm_get ${r.configMap} ${r.configKey} "$MW_STEP_DIR/before"; fi
 mw_cm_put ${r.configMap} ${r.configKey} ${offDir}/before
-mw_rollout ${r.configUsers}
+mw_rollout_config ${offDir}/before ${r.configUsers}
 `,
         inverse: sh`if [ -f "$MW_STEP_DIR/before" ]; then
     mw_cm_put ${r.configMap} ${r.configKey} "$MW_STEP_DIR/before"
-    mw_rollout ${r.configUsers}
+    mw_rollout_config "$MW_STEP_DIR/before" ${r.configUsers}
     rm -rf "$MW_STEP_DIR"
 fi
 `,
