@@ -11,6 +11,7 @@
  */
 import { readSecretFromStdin } from "../core/script";
 import { raw, sh } from "../core/shell";
+import { waitFunction } from "../core/shell-wait";
 import type { ResolvedPostgresHa } from "./args";
 
 /** Replication slot of `host` on whichever host is the primary: `mw_<host>` in SQL's alphabet. */
@@ -76,15 +77,7 @@ mw_stop() { ! mw_running || mw_ctl -m fast -w -t 300 stop >/dev/null || mw_die "
 mw_recovery() { mw_psql -c 'SELECT pg_is_in_recovery()'; }
 mw_control() { "$mw_cbin/pg_controldata" "$mw_data" | sed -n "s/^$1: *//p"; }
 mw_lsn_ok() { printf '%s' "$1" | grep -Eq '^[0-9A-F]{1,8}/[0-9A-F]{1,8}$'; }
-mw_wait() {
-    mw_w_s=$1; mw_w_what=$2; shift 2; mw_i=0
-    until "$@"; do
-        mw_i=$((mw_i + 1))
-        [ "$mw_i" -le $((mw_w_s * 20)) ] || { printf 'middleware: %s: not within %s s\\n' "$mw_w_what" "$mw_w_s" >&2; return 1; }
-        sleep 0.05
-    done
-}
-mw_replayed_past() { [ "$(mw_psql -c "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '$1') > 0" 2>/dev/null)" = t ]; }
+${raw(waitFunction(0.05))}mw_replayed_past() { [ "$(mw_psql -c "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '$1') > 0" 2>/dev/null)" = t ]; }
 mw_replayed_to() { [ "$(mw_psql -c "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '$1') >= 0" 2>/dev/null)" = t ]; }
 # This host's standby streams from the primary at ADDR.
 mw_streaming_from() {

@@ -5,6 +5,7 @@
  * nothing may lose.
  */
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hostPaths, settingsFromEnv } from "../../sandbox/config";
@@ -28,26 +29,30 @@ export function pickPoints(script: string): string[] {
  * the master host may lose acknowledged writes without the migration being at fault: from the
  * master's last save before the crash, to the crash. (Without the migration, a crash of the
  * master loses what was acknowledged after its last save: appendonly is off.) The last save is
- * the later of a SAVE the test asks for just before arming the crash and the newest RDB file on
- * the master after the crash (the legacy one, its backup, the managed one: a step's own SAVE),
- * less {@link SNAPSHOT_SLACK_MS} (a background save holds the data of when it began).
+ * the later of a SAVE the test asks for just before arming the crash and the newest snapshot on
+ * the master after the crash (the legacy RDB, its backup, the managed one: a step's own SAVE),
+ * dated by the `ctime` the RDB records when its save begins (whole seconds, rounded down), not
+ * by the file's mtime, which a background save under load sets seconds after its fork.
  */
-/** How long before an RDB file's mtime its content may have been taken (a background save's fork). */
-export const SNAPSHOT_SLACK_MS = 2000;
 
 /** The RDB files of the sandbox's Redis master, legacy and managed, under the host's /app. */
 const MASTER_RDBS = ["redis_data/dump.rdb", "redis_data_bak/dump.rdb", "middleware/redis/data/dump.rdb"];
 
-/** When the newest RDB file of `host` was written, on the `performance.now()` clock; 0 if none. */
-function newestRdb(host: string): number {
+/** When the save of an RDB file began (its `ctime` aux field, as redis-check-rdb reads it), in ms since the epoch. */
+export function rdbSavedAt(file: string): number {
+    const r = spawnSync("redis-check-rdb", [file], { encoding: "utf8", timeout: 60_000 });
+    const ctime = /AUX FIELD ctime = '(\d+)'/.exec(`${r.stdout}`)?.[1];
+    if (ctime === undefined) throw new Error(`redis-check-rdb ${file}: no ctime field:\n${r.stdout}${r.stderr}`);
+    return Number(ctime) * 1000;
+}
+
+/** When the newest snapshot of `host` began, on the `performance.now()` clock; 0 if none. */
+function newestSnapshot(host: string): number {
     const app = hostPaths(settingsFromEnv(), host).app;
     let newest = 0;
     for (const f of MASTER_RDBS) {
-        try {
-            newest = Math.max(newest, fs.statSync(path.join(app, f)).mtimeMs);
-        } catch {
-            // not there at this point of the migration
-        }
+        const file = path.join(app, f);
+        if (fs.existsSync(file) && fs.statSync(file).size > 0) newest = Math.max(newest, rdbSavedAt(file));
     }
     return newest === 0 ? 0 : newest - performance.timeOrigin;
 }
@@ -81,7 +86,7 @@ export class CrashLedger {
 
     /** After the crash of `host`: the stretch since the save may lose acknowledged writes. */
     crashed(host: string, what: string): void {
-        if (host === this.master) this.windows.push({ from: Math.max(this.saveAt, newestRdb(host) - SNAPSHOT_SLACK_MS), to: performance.now(), what });
+        if (host === this.master) this.windows.push({ from: Math.max(this.saveAt, newestSnapshot(host)), to: performance.now(), what });
     }
 
     /** Stops the writer. */
