@@ -7,6 +7,7 @@
  * @module
  */
 import { raw, sh } from "../core/shell";
+import { waitFunction } from "../core/shell-wait";
 import type { ResolvedThreescaleRestore } from "./args";
 
 /** Seconds between two polls of a wait. */
@@ -52,18 +53,10 @@ mw_in_pod() {
     k exec -i "deployment/$mw_d" -- sh -c "$mw_s" sh "$@"
 }
 # Waits until Deployment $1 has no pod left (terminating ones included).
+mw_no_pods() { [ -z "$(k get pods -l "$1" -o name)" ]; }
 mw_pods_gone() {
     mw_sel=$(k get deployment "$1" -o go-template='{{range $k, $v := .spec.selector.matchLabels}}{{$k}}={{$v}},{{end}}')
-    mw_sel=\${mw_sel%,}
-    mw_i=0
-    while [ -n "$(k get pods -l "$mw_sel" -o name)" ]; do
-        mw_i=$((mw_i + ${raw(String(POLL_SECONDS))}))
-        if [ "$mw_i" -gt "$MW_ROLLOUT_TIMEOUT" ]; then
-            printf 'middleware: deployment %s still has pods after %s s\\n' "$1" "$MW_ROLLOUT_TIMEOUT" >&2
-            return 1
-        fi
-        sleep ${raw(String(POLL_SECONDS))}
-    done
+    mw_wait "$MW_ROLLOUT_TIMEOUT" "the pods of deployment $1 gone" mw_no_pods "\${mw_sel%,}"
 }
-`;
+${raw(waitFunction(POLL_SECONDS))}`;
 }

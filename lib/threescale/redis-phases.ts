@@ -29,25 +29,20 @@ export const REDIS_DATA_FILES = ["dump.rdb", "appendonly.aof"] as const;
  * unless the rewrite's status is ok.
  */
 export function rewriteAofFunction(): string {
-    return sh`mw_rewrite_aof() {
+    return sh`mw_aof_done() {
+    mw_info=$(k exec "deployment/$1" -- redis-cli INFO persistence | tr -d '\\r')
+    case "$mw_info" in
+        *aof_rewrite_in_progress:0*aof_rewrite_scheduled:0*) return 0 ;;
+    esac
+    return 1
+}
+mw_rewrite_aof() {
     mw_out=$(k exec "deployment/$1" -- redis-cli BGREWRITEAOF 2>&1) || :
     case "$mw_out" in
         *started*|*scheduled*|*"already in progress"*) ;;
         *) printf 'middleware: BGREWRITEAOF on %s answered: %s\\n' "$1" "$mw_out" >&2; return 1 ;;
     esac
-    mw_i=0
-    while :; do
-        mw_info=$(k exec "deployment/$1" -- redis-cli INFO persistence | tr -d '\\r')
-        case "$mw_info" in
-            *aof_rewrite_in_progress:0*aof_rewrite_scheduled:0*) break ;;
-        esac
-        mw_i=$((mw_i + 1))
-        if [ "$mw_i" -gt "$MW_ROLLOUT_TIMEOUT" ]; then
-            printf 'middleware: the AOF rewrite of %s did not finish within %s s\\n' "$1" "$MW_ROLLOUT_TIMEOUT" >&2
-            return 1
-        fi
-        sleep 1
-    done
+    mw_wait "$MW_ROLLOUT_TIMEOUT" "the AOF rewrite of $1" mw_aof_done "$1"
     case "$mw_info" in
         *aof_last_bgrewrite_status:ok*) ;;
         *) printf 'middleware: the AOF rewrite of %s failed: %s\\n' "$1" "$(printf '%s\\n' "$mw_info" | grep aof_last_bgrewrite_status)" >&2; return 1 ;;
