@@ -22,3 +22,6 @@ export * from "./redis";
 export * from "./postgres";
 export * from "./kafka";
 export * from "./fastdfs";
+export * from "./core/local-step";
+export * from "./core/materialize-local";
+export * from "./threescale";

@@ -4,6 +4,8 @@ import { parseFaultKind } from "./faults";
 import { installPrerequisites, missingPrerequisites, missingPrerequisitesError } from "./prerequisites";
 import { progress } from "./progress";
 import { SITES } from "./sites";
+import { ensureKubernetesPrerequisites, missingKubernetesPrerequisites } from "./sites/kubernetes-build";
+import { THREESCALE_SITE } from "./sites/threescale";
 import { DEBIAN_REDIS_VERSION, redisVersions } from "./sites/redis-versions";
 
 const USAGE = `usage: npm run sandbox -- COMMAND
@@ -12,13 +14,17 @@ const USAGE = `usage: npm run sandbox -- COMMAND
                       --site legacy-postgres: PostgreSQL 15 primary on h1 (about 300 MB seeded; --keys N orders), h2 h3 empty (--hosts 3)
                       --site legacy-kafka: Kafka 2.3.0 + ZooKeeper 3.5.6 on h1-h3 (--hosts 3; --keys N seeded messages)
                       --site legacy-fastdfs: FastDFS trackers, storages and nginx on h1 h2 (about 2000 files seeded; --keys N files), h3 empty (--hosts 3)
+                      --site 3scale: a one-node Kubernetes cluster on h1 with 3scale's Redis, zync and dependants
+                      as pods, and backup artefacts (needs prerequisites --kubernetes: a 30-minute build cold)
                       --redis-version: legacy-redis on ${redisVersions().join(", ")} (default ${DEBIAN_REDIS_VERSION}, Debian's)
                       (installs missing prerequisites first, as the next command does)
-  prerequisites [--check]
+  prerequisites [--check] [--kubernetes]
                       install what the sandbox and the tests need: Debian packages, the Kafka and
                       ZooKeeper jars and the Redis 6.2 builds from Maven Central, FastDFS and nginx
                       built from the vendored sources (npm run prerequisites);
-                      --check: only say what is missing
+                      --check: only say what is missing;
+                      --kubernetes: only what site 3scale needs (Debian's etcd, containerd, runc, CNI
+                      plugins, busybox, iptables; Kubernetes built by tools/kubernetes-build.sh --cluster-only)
   down [--purge]      remove everything the sandbox made (--purge: its keys too)
   status [--json]     hosts, links, disks, services, VIP holder
   inventory           JSON for stacks and tests: hosts, keys, VIP, site facts
@@ -61,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
         case "up": {
             const { opts } = parseOptions(rest, ["hosts", "site", "keys", "seed", "redis-version", "postgres-version", "authorize"]);
             const started = Date.now();
+            if (opts.site === THREESCALE_SITE) await ensureKubernetesPrerequisites();
             const inv = await up({
                 hosts: wholeNumber("hosts", opts.hosts),
                 site: opts.site,
@@ -74,7 +81,14 @@ async function main(argv: string[]): Promise<number> {
             return 0;
         }
         case "prerequisites": {
-            const { opts } = parseOptions(rest, [], ["check"]);
+            const { opts } = parseOptions(rest, [], ["check", "kubernetes"]);
+            if (opts.kubernetes === "true") {
+                if (opts.check !== "true") await ensureKubernetesPrerequisites();
+                const missing = await missingKubernetesPrerequisites();
+                if (missing.length) throw missingPrerequisitesError(missing);
+                progress("prerequisites of site 3scale: all present");
+                return 0;
+            }
             if (opts.check !== "true") {
                 await installPrerequisites();
                 return 0;

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import { bridgeAddress, hostAddress, hostPaths, SandboxSettings, statePaths } from "./config";
 import { publicKeyOf } from "./keys";
 import type { InventoryFastdfs } from "./sites/legacy-fastdfs";
+import type { ThreescaleFacts } from "./sites/threescale";
 
 /** How to reach one sandbox host over SSH. */
 export interface InventoryHost {
@@ -112,6 +113,8 @@ export interface Inventory {
     readonly postgres?: InventoryPostgres;
     readonly kafka?: InventoryKafka;
     readonly fastdfs?: InventoryFastdfs;
+    /** The 3scale site on its Kubernetes cluster (`--site 3scale`). */
+    readonly threescale?: ThreescaleFacts;
 }
 
 /** The site-independent part of the inventory. */

@@ -10,7 +10,7 @@ import { checkSubnetFree, ensureBridge, ensureHostNetwork, removeBridge, removeH
 import { installPrerequisites, requirePrerequisites, requireRoot, requireTools } from "./prerequisites";
 import { progress } from "./progress";
 import { readRecord, writeRecord } from "./record";
-import { siteByName } from "./sites";
+import { siteByName, SITES } from "./sites";
 import { LEGACY_REDIS_SITE } from "./sites/legacy-redis";
 import { LEGACY_POSTGRES_SITE, legacyPostgresServer } from "./sites/legacy-postgres";
 import { redisBinDir } from "./sites/redis-versions";
@@ -146,6 +146,7 @@ async function downLocked(s: SandboxSettings, opts: DownOptions): Promise<void> 
     for (const link of fs.existsSync("/sys/class/net") ? fs.readdirSync("/sys/class/net") : []) {
         if (link.startsWith(NAME_PREFIX) && link !== BRIDGE) await removeHostNetwork(link);
     }
+    for (const site of SITES) await site.tearDown?.(s);
     await removeBridge();
     await unmountStateDir(s);
     removeCreatedMountpoints(s);

@@ -43,7 +43,8 @@ export const PACKAGES: readonly string[] = [
 ];
 
 /** Daemons whose packages would start them in the root namespace on install. */
-const PACKAGE_DAEMONS = new Set(["sshd", "redis-server", "keepalived", "nginx", "postgres"]);
+// containerd and etcd come with the Kubernetes site's packages (sites/kubernetes-build.ts).
+const PACKAGE_DAEMONS = new Set(["sshd", "redis-server", "keepalived", "nginx", "postgres", "containerd", "etcd"]);
 
 const POLICY_RC_D = "/usr/sbin/policy-rc.d";
 
@@ -54,16 +55,16 @@ export function requireRoot(): void {
     }
 }
 
-/** Packages from {@link PACKAGES} that dpkg does not list as installed. */
-export async function missingPackages(): Promise<string[]> {
-    const r = await run("dpkg-query", ["-W", "-f", "${Package} ${Status}\n", ...PACKAGES]);
+/** Packages of `packages` (default {@link PACKAGES}) that dpkg does not list as installed. */
+export async function missingPackages(packages: readonly string[] = PACKAGES): Promise<string[]> {
+    const r = await run("dpkg-query", ["-W", "-f", "${Package} ${Status}\n", ...packages]);
     const installed = new Set(
         r.stdout
             .split("\n")
             .filter((l) => l.endsWith(" install ok installed"))
             .map((l) => l.split(" ")[0]),
     );
-    return PACKAGES.filter((p) => !installed.has(p));
+    return packages.filter((p) => !installed.has(p));
 }
 
 /**
@@ -149,12 +150,12 @@ export async function ensurePackages(): Promise<void> {
 }
 
 /**
- * Installs missing packages with `apt-get`, keeping their daemons from starting in the root
+ * Installs the missing ones of `packages` (default {@link PACKAGES}) with `apt-get`, keeping their daemons from starting in the root
  * namespace: a policy-rc.d that denies starts while installing, and any such daemon that
  * appears anyway is stopped by pid.
  */
-export async function installPackages(): Promise<void> {
-    const missing = await missingPackages();
+export async function installPackages(packages: readonly string[] = PACKAGES): Promise<void> {
+    const missing = await missingPackages(packages);
     if (missing.length === 0) return;
     progress(`installing ${missing.join(" ")} (apt-get; this takes a minute)`);
     const before = rootDaemonPids();
@@ -174,7 +175,7 @@ export async function installPackages(): Promise<void> {
         if (ownPolicy) fs.rmSync(POLICY_RC_D, { force: true });
     }
     await stopNewDaemons(before);
-    const still = await missingPackages();
+    const still = await missingPackages(packages);
     if (still.length) throw new Error(`packages still missing after install: ${still.join(", ")}`);
     progress("packages installed");
 }

@@ -12,6 +12,7 @@ import type { RedisInstallSource, RedisVipArgs } from "../lib/redis/args";
 import type { PostgresUpgradeArgs, PostgresVipArgs } from "../lib/postgres/args";
 import type { KafkaJvmArgs, KafkaLegacyLayout } from "../lib/kafka/args";
 import type { FastDfsLegacyLayout, FastDfsManagedLayout, FastDfsPorts, FastDfsVipArgs } from "../lib/fastdfs/args";
+import type { ThreescaleRestoreArgs } from "../lib/threescale/args";
 import type { Inventory } from "../sandbox/inventory";
 import { checkSiteRules, PRODUCTS } from "./site-rules";
 
@@ -123,6 +124,15 @@ export interface FastDfsConfig {
     readonly waitSeconds?: number;
 }
 
+/**
+ * The 3scale restore as written in `middleware:threescale`: the arguments of
+ * `ThreescaleRestore` (paths on the machine running Pulumi), plus the component's name.
+ */
+export type ThreescaleConfig = ThreescaleRestoreArgs & {
+    /** @default - `threescale` */
+    readonly name?: string;
+};
+
 /** The site: its hosts by name and the topologies it runs. */
 export interface Site {
     readonly hosts: ReadonlyMap<string, HostArgs>;
@@ -133,9 +143,11 @@ export interface Site {
     readonly instanceNames: ReadonlyMap<string, string>;
     readonly kafka?: KafkaConfig;
     readonly fastdfs?: FastDfsConfig;
+    /** Runs on the machine running Pulumi against its cluster: needs no SSH host. */
+    readonly threescale?: ThreescaleConfig;
 }
 
-function readHosts(config: pulumi.Config, p: Problems): HostConfig[] {
+function readHosts(config: pulumi.Config, p: Problems, needed: boolean): HostConfig[] {
     const inventoryFile = config.get("inventoryFile");
     if (inventoryFile) {
         if (!fs.existsSync(inventoryFile)) {
@@ -146,7 +158,7 @@ function readHosts(config: pulumi.Config, p: Problems): HostConfig[] {
         return inventory.hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.user, hostKey: h.hostPublicKey, privateKeyFile: h.privateKeyPath }));
     }
     const hosts = config.getObject<HostConfig[]>("hosts");
-    if (!Array.isArray(hosts) || hosts.length === 0) p.add("middleware:hosts", "must list the site's hosts (or set middleware:inventoryFile)", hosts);
+    if (needed && (!Array.isArray(hosts) || hosts.length === 0)) p.add("middleware:hosts", "must list the site's hosts (or set middleware:inventoryFile)", hosts);
     return hosts ?? [];
 }
 
@@ -165,7 +177,10 @@ export function readSite(config = new pulumi.Config("middleware"), stackName?: s
     const p = new Problems();
     const sharedKey = config.getSecret("sshPrivateKey");
     const hosts = new Map<string, HostArgs>();
-    readHosts(config, p).forEach((h, i) => {
+    const threescale = topologyConfig<ThreescaleConfig>(config, "threescale");
+    // A site that only restores 3scale drives its cluster with kubectl from this machine: no SSH host.
+    const sshTopologies = Object.keys(PRODUCTS).some((k) => topologyConfig(config, k) !== undefined);
+    readHosts(config, p, sshTopologies || !threescale).forEach((h, i) => {
         let privateKey: pulumi.Input<string> | undefined = sharedKey;
         if (h.privateKeyFile) {
             if (fs.existsSync(h.privateKeyFile)) privateKey = pulumi.secret(fs.readFileSync(h.privateKeyFile, "utf8"));
@@ -229,5 +244,6 @@ export function readSite(config = new pulumi.Config("middleware"), stackName?: s
         postgres: postgres ? { ...postgres, replicationPassword } : undefined,
         kafka: kafka ?? undefined,
         fastdfs,
+        threescale,
     };
 }

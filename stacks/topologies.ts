@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { HostArgs } from "../lib/core/host";
 import type { Plan } from "../lib/core/plan";
 import { FASTDFS_TYPE, FastDfs } from "../lib/fastdfs/component";
@@ -15,6 +15,7 @@ import { POSTGRES_HA_TYPE, PostgresHa } from "../lib/postgres/component";
 import type { PostgresHaArgs } from "../lib/postgres/args";
 import { REDIS_HA_TYPE, RedisHa } from "../lib/redis/component";
 import type { RedisHaArgs } from "../lib/redis/args";
+import { THREESCALE_RESTORE_TYPE, ThreescaleRestore } from "../lib/threescale/component";
 import type { Site } from "./site-config";
 
 /** One topology of a site. */
@@ -144,6 +145,22 @@ export function siteTopologies(site: Site): SiteTopology[] {
             build: () => {
                 const f = new FastDfs(name, args);
                 return { plan: f.plan, outputs: { downloadEndpoint: f.downloadEndpoint, trackers: f.trackers, version: f.version } };
+            },
+        });
+    }
+    if (site.threescale) {
+        const { name: configured, ...args } = site.threescale;
+        const name = configured ?? "threescale";
+        out.push({
+            key: "threescale",
+            name,
+            type: THREESCALE_RESTORE_TYPE,
+            // Its steps run kubectl on the machine running Pulumi, not over SSH.
+            hosts: new Map(),
+            plan: () => ThreescaleRestore.planOf(name, args),
+            build: () => {
+                const restore = new ThreescaleRestore(name, args);
+                return { plan: restore.plan, outputs: { namespace: pulumi.output(args.namespace ?? "3scale"), steps: pulumi.output(restore.plan.steps.map((s) => s.id)) } };
             },
         });
     }

@@ -3,9 +3,10 @@ import { legacyFastdfs } from "./legacy-fastdfs";
 import { legacyPostgres } from "./legacy-postgres";
 import { legacyRedis } from "./legacy-redis";
 import { Site } from "./site";
+import { threescale } from "./threescale";
 
 /** The sites `up --site NAME` can lay out. */
-export const SITES: readonly Site[] = [legacyRedis, legacyPostgres, legacyKafka, legacyFastdfs];
+export const SITES: readonly Site[] = [legacyRedis, legacyPostgres, legacyKafka, legacyFastdfs, threescale];
 
 /** The site called `name`; throws listing the known ones otherwise. */
 export function siteByName(name: string): Site {

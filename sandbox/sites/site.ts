@@ -43,4 +43,11 @@ export interface Site {
     layOut(ctx: SiteContext, previous: Record<string, unknown> | undefined): Promise<Record<string, unknown>>;
     /** The site's part of the inventory. */
     inventory(ctx: SiteContext, facts: Record<string, unknown>): Partial<Inventory>;
+    /**
+     * Undoes what the site changed outside its hosts' namespaces and files; `down` calls it for
+     * every site, after every host process is gone, so it must find its own traces (it also runs
+     * after a crashed `up` and when another site, or none, was laid out).
+     * @default - nothing to undo
+     */
+    tearDown?(s: SandboxSettings): Promise<void>;
 }
