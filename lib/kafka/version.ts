@@ -75,8 +75,12 @@ ${raw(`${root}/*`)}) ;;
 esac
 mw_cur_home=$(dirname "$(dirname "$mw_cur")")
 if [ "$mw_cur" = ${p.managedInit} ]; then
+    # Already on it: the migration's version, or an earlier run that got past the link (its
+    # gate is passed again before the next node may roll).
     if ! service ${p.gates.service} status >/dev/null 2>&1; then
         service ${p.gates.service} start
+        ${raw(p.gates.gate(p.lib))}
+    elif [ -f ${base} ]; then
         ${raw(p.gates.gate(p.lib))}
     fi
     ${raw(note(`the node runs ${p.label}`))}
