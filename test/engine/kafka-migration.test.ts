@@ -211,10 +211,11 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
             await stack.setConfig("middleware:kafka", { value: JSON.stringify({ ...base, zookeeper, zookeeperVersion: version, jars, waitSeconds: 30 }) });
             return zookeeper;
         };
-        const assertRolled = async (what: string, mark: Awaited<ReturnType<typeof journalMark>>, order: { host: string; myid: number }[]) => {
+        /** The new version steps ran forward in `order`, then the old ones' inverses (removing the old homes) in the reverse of the order they were created in. */
+        const assertRolled = async (what: string, mark: Awaited<ReturnType<typeof journalMark>>, order: { host: string; myid: number }[], previous: { host: string; myid: number }[]) => {
             const ran = (await journalSince(mark, COMPONENT)).map((l) => `${l.host} ${l.step} ${l.direction} ${l.outcome}`);
             const forward = order.map((n) => `${n.host} ${KAFKA_STEPS.zookeeperVersion(n.myid)} forward ok`);
-            const inverse = [...order].reverse().map((n) => `${n.host} ${KAFKA_STEPS.zookeeperVersion(n.myid)} inverse ok`);
+            const inverse = [...previous].reverse().map((n) => `${n.host} ${KAFKA_STEPS.zookeeperVersion(n.myid)} inverse ok`);
             assert.deepEqual(ran, [...forward, ...inverse], `${what}: only the ZooKeeper version steps, the new ones in the roll order, then the old ones' inverses`);
         };
 
@@ -242,7 +243,7 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
         let started = Date.now();
         await stack.up();
         note(`up after heal, finishing the ZooKeeper ${UPGRADE_KAFKA_JARS.zookeeper} upgrade: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-        await assertRolled("upgrade", mark, order);
+        await assertRolled("upgrade", mark, order, base.zookeeper);
         for (const h of HOSTS) {
             assert.equal((await runningFrom(h)).zookeeper, zkLib(UPGRADE_KAFKA_JARS.zookeeper), `${h}: ZooKeeper runs ${UPGRADE_KAFKA_JARS.zookeeper}`);
             assert.equal((await onHost(h, `cat /app/zookeeper_data/myid`)).trim(), String(inv.kafka!.hosts.find((x) => x.name === h)!.myid), `${h}: myid carried`);
@@ -253,12 +254,13 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
         report(`ZooKeeper upgrade to ${UPGRADE_KAFKA_JARS.zookeeper} (2 ups: a link cut inside a roll's gate, the last)`, await t.stop(), CRASH_PRODUCE_GAP_MS);
 
         traffic = await trafficOf("zk-back");
+        const upgraded = order;
         order = await configure(base.zookeeperVersion, base.jars, UPGRADE_KAFKA_JARS.zookeeper);
         mark = await journalMark(HOSTS);
         started = Date.now();
         await stack.up();
         note(`up setting ZooKeeper back to ${base.zookeeperVersion}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-        await assertRolled("back", mark, order);
+        await assertRolled("back", mark, order, upgraded);
         for (const h of HOSTS) {
             assert.equal((await runningFrom(h)).zookeeper, zkLib(base.zookeeperVersion), `${h}: ZooKeeper runs ${base.zookeeperVersion} again`);
             assert.equal((await onHost(h, `ls -d ${MANAGED_ROOT}/zookeeper-${UPGRADE_KAFKA_JARS.zookeeper} 2>/dev/null || :`)).trim(), "", `${h}: the ${UPGRADE_KAFKA_JARS.zookeeper} home removed`);
