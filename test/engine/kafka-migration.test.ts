@@ -172,7 +172,14 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
         const started = Date.now();
         const r = await stack.up();
         note(`up #5, resuming: ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(r.summary.resourceChanges)}`);
-        assert.deepEqual((await journalSince(mark, COMPONENT)).map((l) => `${l.host} ${l.step} ${l.direction} ${l.outcome}`), [`${last.host} ${KAFKA_STEPS.brokerRoll(last.brokerId)} forward ok`], "the last up ran only the crashed roll");
+        const config = JSON.parse((await stack.getConfig("middleware:kafka")).value) as { zookeeper: { host: string; myid: number }[] };
+        // Then the version steps, which find every node on the version the migration staged and change nothing.
+        const versionSteps = [
+            ...config.zookeeper.map((n) => `${n.host} ${KAFKA_STEPS.zookeeperVersion(n.myid)} forward ok`),
+            ...kafka.brokers.map((b) => `${b.host} ${KAFKA_STEPS.brokerVersion(b.brokerId)} forward ok`),
+        ];
+        assert.deepEqual((await journalSince(mark, COMPONENT)).map((l) => `${l.host} ${l.step} ${l.direction} ${l.outcome}`), [`${last.host} ${KAFKA_STEPS.brokerRoll(last.brokerId)} forward ok`, ...versionSteps],
+            "the last up ran only the crashed roll, then the version steps");
         for (const h of HOSTS) {
             const from = await runningFrom(h);
             assert.equal(from.zookeeper, `${MANAGED_ROOT}/zookeeper-3.8.6/lib`, `${h}: ZooKeeper runs the managed install`);
