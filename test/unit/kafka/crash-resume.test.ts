@@ -44,7 +44,7 @@ describe("KafkaZk rolls after a crash", function () {
         for (const id of [S.zookeeperVersion(1), S.brokerVersion(3)]) {
             const { forward, inverse } = action(id);
             const service = id.startsWith("zk") ? "zookeeper" : "kafka";
-            ordered(forward, "# crash point: stage", ".mw-base.mw-tmp", `service '${service}' stop`, "# crash point: stopped", "mv -Tf", "# crash point: linked", `service '${service}' start`, "# crash point: started", "mw_alive_and '");
+            ordered(forward.slice(forward.indexOf("# crash point: stage")), ".mw-base.mw-tmp", `service '${service}' stop`, "# crash point: stopped", "mv -Tf", "# crash point: linked", `service '${service}' start`, "# crash point: started", "mw_alive_and '");
             ordered(inverse, ".mw-base", "rolling back from", `service '${service}' stop`, "# crash point: stopped", "mv -Tf", "# crash point: linked", `service '${service}' start`, "# crash point: started", "mw_alive_and '", "# crash point: remove", "rm -rf ");
             for (const script of [forward, inverse]) {
                 const points = crashPointsOf(script);
