@@ -1,13 +1,15 @@
 /**
  * `npm run bench -- kafka`: the Kafka + ZooKeeper site migrated and rolled back on the sandbox
  * with a real `pulumi up` and `pulumi destroy`, node by node, while an idempotent producer
- * (acks=all) sends every 20 ms and a consumer group reads. Prints, as its last line, JSON with
- * produce_gap_ms, lost, duplicates, consume_gap_ms and total_s for each.
+ * (acks=all) sends every 20 ms and a consumer group reads; between the two, the managed
+ * ZooKeeper is upgraded (3.8.6 -> 3.9.5) and set back, each a rolling `pulumi up`. Prints, as its
+ * last line, JSON with produce_gap_ms, lost, duplicates, consume_gap_ms and total_s for each.
  */
 import * as path from "node:path";
 import * as sandbox from "../sandbox";
 import { forgetStack, projectRoot } from "../tools/engine";
-import { freshLegacyKafka, kafkaSiteStack, LEGACY_KAFKA_HOSTS } from "../tools/kafka-site";
+import { freshLegacyKafka, kafkaSiteStack, LEGACY_KAFKA_HOSTS, setZookeeperVersion } from "../tools/kafka-site";
+import { middlewareJars, UPGRADE_KAFKA_JARS, ZOOKEEPER_VERSION } from "../sandbox/sites/kafka-jars";
 import { startTraffic } from "./kafka-traffic";
 
 /** What one engine run did to the traffic. */
@@ -66,11 +68,22 @@ export async function main(rest: readonly string[]): Promise<void> {
             const r = await stack.up({ onOutput: log });
             if (r.summary.result !== "succeeded") throw new Error(`pulumi up: ${r.summary.result}`);
         });
+        const up = async () => {
+            const r = await stack.up({ onOutput: log });
+            if (r.summary.result !== "succeeded") throw new Error(`pulumi up: ${r.summary.result}`);
+        };
+        const upgrade = middlewareJars(UPGRADE_KAFKA_JARS);
+        const base = middlewareJars();
+        await setZookeeperVersion(stack, inv, UPGRADE_KAFKA_JARS.zookeeper, upgrade.dir, ZOOKEEPER_VERSION);
+        const zookeeperUpgrade = await measured("zookeeper_upgrade", inv, up);
+        await setZookeeperVersion(stack, inv, ZOOKEEPER_VERSION, base.dir, UPGRADE_KAFKA_JARS.zookeeper);
+        const zookeeperBack = await measured("zookeeper_back", inv, up);
         const rollback = await measured("rollback", inv, async () => {
             const r = await stack.destroy({ onOutput: log });
             if (r.summary.result !== "succeeded") throw new Error(`pulumi destroy: ${r.summary.result}`);
         });
-        console.log(JSON.stringify({ topology: "kafka", from: `${inv.kafka!.kafkaVersion}/${inv.kafka!.zookeeperVersion}`, to: "3.9.2/3.8.6", migration, rollback }));
+        console.log(JSON.stringify({ topology: "kafka", from: `${inv.kafka!.kafkaVersion}/${inv.kafka!.zookeeperVersion}`, to: "3.9.2/3.8.6", migration,
+            zookeeper_upgrade: { to: UPGRADE_KAFKA_JARS.zookeeper, ...zookeeperUpgrade }, zookeeper_back: { to: ZOOKEEPER_VERSION, ...zookeeperBack }, rollback }));
     } finally {
         await forgetStack(stack, "middleware", name, path.join(projectRoot, "stacks"));
     }

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import { progress } from "./progress";
 import { must, run, sleep, waitFor } from "./run";
-import { ensureMiddlewareJars, JARS_PUBLISH_ROOT, KAFKA_VERSION, LEGACY_KAFKA_JARS, middlewareJarsReady, ZOOKEEPER_VERSION } from "./sites/kafka-jars";
+import { ensureMiddlewareJars, JARS_PUBLISH_ROOT, KAFKA_VERSION, LEGACY_KAFKA_JARS, middlewareJarsReady, UPGRADE_KAFKA_JARS, ZOOKEEPER_VERSION } from "./sites/kafka-jars";
 import { ensureFastdfsBuild, FASTDFS_PUBLISH_ROOT, fastdfsBuildReady, SANDBOX_FASTDFS_VERSION } from "./sites/fastdfs-build";
 import { ensureRedisVersions, REDIS_PUBLISH_ROOT, redisVersionsReady, SANDBOX_REDIS_VERSIONS } from "./sites/redis-versions";
 import { ensurePostgresVersions, POSTGRES_PUBLISH_ROOT, postgresVersionsReady, SANDBOX_POSTGRES_VERSIONS } from "./sites/postgres-versions";
@@ -80,6 +80,9 @@ export async function missingPrerequisites(): Promise<string[]> {
     if (!middlewareJarsReady(LEGACY_KAFKA_JARS)) {
         missing.push(`the legacy Kafka ${LEGACY_KAFKA_JARS.kafka} and ZooKeeper ${LEGACY_KAFKA_JARS.zookeeper} jars (Maven Central, for the hosts under ${JARS_PUBLISH_ROOT})`);
     }
+    if (!middlewareJarsReady(UPGRADE_KAFKA_JARS)) {
+        missing.push(`the upgrade's Kafka ${UPGRADE_KAFKA_JARS.kafka} and ZooKeeper ${UPGRADE_KAFKA_JARS.zookeeper} jars (Maven Central, for the hosts under ${JARS_PUBLISH_ROOT})`);
+    }
     if (process.arch === "x64" && !redisVersionsReady()) {
         missing.push(`Redis ${Object.keys(SANDBOX_REDIS_VERSIONS).join(" and ")} builds (Maven Central, for the hosts under ${REDIS_PUBLISH_ROOT})`);
     }
@@ -142,6 +145,7 @@ export async function ensurePackages(): Promise<void> {
     await installPackages();
     await ensureMiddlewareJars();
     await ensureMiddlewareJars(LEGACY_KAFKA_JARS);
+    await ensureMiddlewareJars(UPGRADE_KAFKA_JARS);
     if (process.arch === "x64") {
         await ensureRedisVersions();
         await ensurePostgresVersions();

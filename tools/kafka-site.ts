@@ -105,3 +105,20 @@ export async function kafkaSiteStack(name: string, patch: KafkaConfigPatch = {})
     await stack.setAllConfig(Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { value: typeof v === "string" ? v : JSON.stringify(v) }])));
     return stack;
 }
+
+/**
+ * Sets a migrated stack's managed ZooKeeper version (and the jar set holding it), the ensemble
+ * listed with its live leader last, as an operator would before a version change.
+ *
+ * @param running - the ZooKeeper version the site runs now (whose tools read the leader)
+ * @returns the roll order, as the config lists it
+ */
+export async function setZookeeperVersion(stack: Stack, inv: sandbox.Inventory, version: string, jars: string, running: string, managedRoot = "/app/middleware/kafka"): Promise<string[]> {
+    const kafka = JSON.parse((await stack.getConfig("middleware:kafka")).value) as { zookeeper: { host: string }[] };
+    const modes = await zookeeperModes(inv, `${managedRoot}/zookeeper-${running}/lib`);
+    const leader = Object.keys(modes).find((h) => modes[h] === "leader");
+    if (!leader) throw new Error(`the site has no ZooKeeper leader: ${JSON.stringify(modes)}`);
+    const zookeeper = [...kafka.zookeeper.filter((n) => n.host !== leader), ...kafka.zookeeper.filter((n) => n.host === leader)];
+    await stack.setConfig("middleware:kafka", { value: JSON.stringify({ ...kafka, zookeeper, zookeeperVersion: version, jars }) });
+    return zookeeper.map((n) => n.host);
+}

@@ -21,7 +21,7 @@ export function pinnedBrokerSettings(r: ResolvedKafkaZk, broker: BrokerArgs & { 
 }
 
 /** Fragment: writes `content` to `file` (mode 0644) through a temporary file and a rename. */
-function writeFile(file: string, content: string, mode = "0644"): string {
+export function writeFile(file: string, content: string, mode = "0644"): string {
     return sh`mkdir -p "$(dirname ${file})"
 printf '%s' ${content} >${`${file}.mw-tmp`}
 chmod ${mode} ${`${file}.mw-tmp`}
@@ -30,7 +30,7 @@ mv -f ${`${file}.mw-tmp`} ${file}
 }
 
 /** Fragment: copies the jars matching the `case` patterns from the source dir into `dest` (a fresh dir, renamed into place). */
-function copyJars(r: ResolvedKafkaZk, dest: string, pattern: string): string {
+export function copyJars(r: ResolvedKafkaZk, dest: string, pattern: string): string {
     return sh`if [ ! -d ${dest} ]; then
     rm -rf ${`${dest}.mw-tmp`}
     mkdir -p ${`${dest}.mw-tmp`}

@@ -26,6 +26,12 @@ export const LEGACY_KAFKA_JARS = { kafka: "2.3.0", scala: "2.12", zookeeper: "3.
  */
 export const ZOOKEEPER_VERSION = "3.8.6";
 /**
+ * The jar set of a later managed version change (a ZooKeeper upgrade of a migrated site):
+ * Kafka as before, ZooKeeper 3.9.5, the newest 3.9.x whose parent pom Maven Central serves
+ * (3.9.6's is not).
+ */
+export const UPGRADE_KAFKA_JARS = { kafka: KAFKA_VERSION, zookeeper: "3.9.5" } as const;
+/**
  * Logging as in Kafka 3.9's binary distribution: SLF4J 1.7 bound to reload4j (log4j 1.2 API),
  * ZooKeeper's logback left out, so both servers read a `log4j.properties`.
  */

@@ -6,7 +6,8 @@ import { sleep, waitFor } from "../../sandbox/run";
 import { kafkaClient } from "../../sandbox/sites/kafka-dataset";
 import { startTraffic, Traffic, TrafficReport } from "../../bench/kafka-traffic";
 import { KAFKA_STEPS } from "../../lib/kafka/plan";
-import { freshLegacyKafka, kafkaSiteStack } from "../../tools/kafka-site";
+import { freshLegacyKafka, kafkaSiteStack, zookeeperModes } from "../../tools/kafka-site";
+import { middlewareJars, UPGRADE_KAFKA_JARS, ZOOKEEPER_VERSION } from "../../sandbox/sites/kafka-jars";
 import { journalMark, journalSince } from "../support/journal";
 import { TreeSnapshot } from "../support/tree";
 import {
@@ -22,7 +23,9 @@ import {
  * disk filled inside its roll fails `up` (naming the step and host) while the other two serve;
  * after free-disk a host killed inside its broker roll (after the start, before the health
  * gate), and the next `up` finishes
- * the migration; a second `up` runs nothing; a `destroy` killed inside a broker's inverse (the
+ * the migration; a second `up` runs nothing; a ZooKeeper version change rolls node by node
+ * managed -> managed (a host's link cut inside a roll's health gate fails it, naming step and
+ * host; healed, the next `up` finishes), and set back it rolls back the same way; a `destroy` killed inside a broker's inverse (the
  * legacy init script back, the install still `_bak`), and the next `destroy` rolls back node by
  * node and leaves the legacy files byte for byte.
  */
@@ -169,7 +172,14 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
         const started = Date.now();
         const r = await stack.up();
         note(`up #5, resuming: ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(r.summary.resourceChanges)}`);
-        assert.deepEqual((await journalSince(mark, COMPONENT)).map((l) => `${l.host} ${l.step} ${l.direction} ${l.outcome}`), [`${last.host} ${KAFKA_STEPS.brokerRoll(last.brokerId)} forward ok`], "the last up ran only the crashed roll");
+        const config = JSON.parse((await stack.getConfig("middleware:kafka")).value) as { zookeeper: { host: string; myid: number }[] };
+        // Then the version steps, which find every node on the version the migration staged and change nothing.
+        const versionSteps = [
+            ...config.zookeeper.map((n) => `${n.host} ${KAFKA_STEPS.zookeeperVersion(n.myid)} forward ok`),
+            ...kafka.brokers.map((b) => `${b.host} ${KAFKA_STEPS.brokerVersion(b.brokerId)} forward ok`),
+        ];
+        assert.deepEqual((await journalSince(mark, COMPONENT)).map((l) => `${l.host} ${l.step} ${l.direction} ${l.outcome}`), [`${last.host} ${KAFKA_STEPS.brokerRoll(last.brokerId)} forward ok`, ...versionSteps],
+            "the last up ran only the crashed roll, then the version steps");
         for (const h of HOSTS) {
             const from = await runningFrom(h);
             assert.equal(from.zookeeper, `${MANAGED_ROOT}/zookeeper-3.8.6/lib`, `${h}: ZooKeeper runs the managed install`);
@@ -190,6 +200,92 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
         const changes = r.summary.resourceChanges ?? {};
         assert.deepEqual(Object.keys(changes).filter((k) => k !== "same"), [], `nothing but 'same': ${JSON.stringify(changes)}`);
         assert.deepEqual(await journalSince(mark, COMPONENT), [], "no step ran on any host");
+    });
+
+    it("upgrades ZooKeeper as a rolling upgrade of its own, managed -> managed (a link cut inside a roll's health gate fails `up` naming step and host; healed, the next `up` finishes), and rolls back the same way when the version is set back: brokers untouched, every acknowledged message consumed", async () => {
+        const base = JSON.parse((await stack.getConfig("middleware:kafka")).value) as { zookeeper: { host: string; myid: number }[]; zookeeperVersion: string; jars: string; waitSeconds?: number };
+        const upgrade = middlewareJars(UPGRADE_KAFKA_JARS);
+        const zkLib = (v: string) => `${MANAGED_ROOT}/zookeeper-${v}/lib`;
+        const brokerPids = async () => Object.fromEntries(await Promise.all(HOSTS.map(async (h) => [h, (await onHost(h, "cat /var/run/middleware-kafka.pid")).trim()] as const)));
+        const pidsBefore = await brokerPids();
+        /** The config for `version`, the live ZooKeeper leader last (as an operator lists it); returns the roll order. */
+        const configure = async (version: string, jars: string, from: string) => {
+            const modes = await zookeeperModes(inv, zkLib(from));
+            const leader = HOSTS.find((h) => modes[h] === "leader");
+            assert.ok(leader, `a ZooKeeper leader: ${JSON.stringify(modes)}`);
+            const zookeeper = [...base.zookeeper.filter((n) => n.host !== leader), base.zookeeper.find((n) => n.host === leader)!];
+            // Short gates, so that the cut link fails the roll in bounded time.
+            await stack.setConfig("middleware:kafka", { value: JSON.stringify({ ...base, zookeeper, zookeeperVersion: version, jars, waitSeconds: 30 }) });
+            return zookeeper;
+        };
+        /**
+         * The new version steps ran forward in `order` (from `from` on: an earlier, failed `up`
+         * may have done the first), then the old ones' inverses (removing the old homes) in the
+         * reverse of the order they were created in.
+         */
+        const assertRolled = async (what: string, mark: Awaited<ReturnType<typeof journalMark>>, order: { host: string; myid: number }[], previous: { host: string; myid: number }[], from = 0) => {
+            const ran = (await journalSince(mark, COMPONENT)).map((l) => `${l.host} ${l.step} ${l.direction} ${l.outcome}`);
+            const forward = order.slice(from).map((n) => `${n.host} ${KAFKA_STEPS.zookeeperVersion(n.myid)} forward ok`);
+            const inverse = [...previous].reverse().map((n) => `${n.host} ${KAFKA_STEPS.zookeeperVersion(n.myid)} inverse ok`);
+            assert.deepEqual(ran, [...forward, ...inverse], `${what}: only the ZooKeeper version steps, the new ones in the roll order, then the old ones' inverses`);
+        };
+
+        traffic = await trafficOf("zk-upgrade");
+        let order = await configure(UPGRADE_KAFKA_JARS.zookeeper, upgrade.dir, ZOOKEEPER_VERSION);
+        const [first, second, last] = order;
+        // The first node's roll: once it runs the new version (inside its health gate), the link
+        // of the leader's host (the last to roll) is cut. The step that fails runs on another
+        // host: the first node's (its gate), or the second's if the first passed its gate before
+        // the cut (its stop gate, or its gate when it stopped just before).
+        const upCut = stack.up().then(() => undefined, (e: Error) => e);
+        assert.ok(await waitFor(async () => (await runningFrom(first.host)).zookeeper === zkLib(UPGRADE_KAFKA_JARS.zookeeper), 600_000, 300), `${first.host}: ZooKeeper ${UPGRADE_KAFKA_JARS.zookeeper} started`);
+        await fault(last.host, "cut");
+        const cutAt = Date.now();
+        let failure: Error | undefined;
+        try {
+            failure = await upCut;
+        } finally {
+            await fault(last.host, "heal");
+        }
+        note(`up with ${last.host}'s link cut inside ${first.host}'s ZooKeeper version roll: ${failure ? "failed" : "succeeded"} ${((Date.now() - cutAt) / 1000).toFixed(1)} s after the cut`);
+        assert.ok(failure, "up must fail");
+        assert.ok(Date.now() - cutAt < 300_000, "it fails within the gates' bounds, no hang");
+        const failed = [first, second].find((n) => new RegExp(`${COMPONENT}/${KAFKA_STEPS.zookeeperVersion(n.myid)} on ${n.host}: forward action failed`).test(failure!.message));
+        assert.ok(failed, `the error names the step and the host (${first.host}'s or ${second.host}'s roll): ${failure.message.slice(-3000)}`);
+        note(`the failed step: ${KAFKA_STEPS.zookeeperVersion(failed.myid)} on ${failed.host}`);
+        assert.match(failure.message, /not so after 30 s \(modes:/, "the error says what the gate saw");
+        note(`the engine reported:\n${[...new Set(failure.message.split("\n").map((l) => l.trim()).filter((l) => /^middleware: /.test(l)))].map((l) => `          | ${l}`).join("\n")}`);
+        let mark = await journalMark(HOSTS);
+        let started = Date.now();
+        await stack.up();
+        note(`up after heal, finishing the ZooKeeper ${UPGRADE_KAFKA_JARS.zookeeper} upgrade: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        await assertRolled("upgrade", mark, order, base.zookeeper, order.indexOf(failed));
+        for (const h of HOSTS) {
+            assert.equal((await runningFrom(h)).zookeeper, zkLib(UPGRADE_KAFKA_JARS.zookeeper), `${h}: ZooKeeper runs ${UPGRADE_KAFKA_JARS.zookeeper}`);
+            assert.equal((await onHost(h, `cat /app/zookeeper_data/myid`)).trim(), String(inv.kafka!.hosts.find((x) => x.name === h)!.myid), `${h}: myid carried`);
+        }
+        assert.deepEqual(await brokerPids(), pidsBefore, "the brokers kept running: only ZooKeeper rolled");
+        let t = traffic!;
+        traffic = undefined;
+        report(`ZooKeeper upgrade to ${UPGRADE_KAFKA_JARS.zookeeper} (2 ups: a link cut inside a roll's gate, the last)`, await t.stop(), CRASH_PRODUCE_GAP_MS);
+
+        traffic = await trafficOf("zk-back");
+        const upgraded = order;
+        order = await configure(base.zookeeperVersion, base.jars, UPGRADE_KAFKA_JARS.zookeeper);
+        mark = await journalMark(HOSTS);
+        started = Date.now();
+        await stack.up();
+        note(`up setting ZooKeeper back to ${base.zookeeperVersion}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        await assertRolled("back", mark, order, upgraded);
+        for (const h of HOSTS) {
+            assert.equal((await runningFrom(h)).zookeeper, zkLib(base.zookeeperVersion), `${h}: ZooKeeper runs ${base.zookeeperVersion} again`);
+            assert.equal((await onHost(h, `ls -d ${MANAGED_ROOT}/zookeeper-${UPGRADE_KAFKA_JARS.zookeeper} 2>/dev/null || :`)).trim(), "", `${h}: the ${UPGRADE_KAFKA_JARS.zookeeper} home removed`);
+        }
+        assert.deepEqual(await brokerPids(), pidsBefore, "the brokers kept running");
+        t = traffic;
+        traffic = undefined;
+        report(`ZooKeeper back to ${base.zookeeperVersion}`, await t.stop());
+        assert.deepEqual(await billingOffsets(inv), offsetsBefore, "the seeded group's committed offsets are kept");
     });
 
     it("rolls back with `destroy`, node by node: every acknowledged message consumed, legacy installs, configs and scripts byte for byte", async () => {

@@ -40,6 +40,19 @@ describe("KafkaZk rolls after a crash", function () {
         }
     });
 
+    it("a version roll stages, then stops, relinks, starts and passes the gate, with crash points between; its inverse rolls back to the base only while its version runs, then removes its home", function () {
+        for (const id of [S.zookeeperVersion(1), S.brokerVersion(3)]) {
+            const { forward, inverse } = action(id);
+            const service = id.startsWith("zk") ? "zookeeper" : "kafka";
+            ordered(forward.slice(forward.indexOf("# crash point: stage")), ".mw-base.mw-tmp", `service '${service}' stop`, "# crash point: stopped", "mv -Tf", "# crash point: linked", `service '${service}' start`, "# crash point: started", "mw_alive_and '");
+            ordered(inverse, ".mw-base", "rolling back from", `service '${service}' stop`, "# crash point: stopped", "mv -Tf", "# crash point: linked", `service '${service}' start`, "# crash point: started", "mw_alive_and '", "# crash point: remove", "rm -rf ");
+            for (const script of [forward, inverse]) {
+                const points = crashPointsOf(script);
+                assert.equal(new Set(points).size, points.length, `${id}: unique names: ${points.join(", ")}`);
+            }
+        }
+    });
+
     it("a broker takes part (and must wait for healthy partitions before it stops) only while its daemon runs: a dead one keeps its registration until its session expires", function () {
         const { forward, inverse } = action(S.brokerRoll(2));
         for (const script of [forward, inverse]) {

@@ -116,7 +116,8 @@ describe("KafkaZk plan", function () {
         assert.ok(plan.steps.every((s) => !s.protect));
         assert.ok(!order.some((id) => id.includes("raise-protocol") || id.includes("remove-backups")));
         const fp = planKafkaZk("kafka", resolveKafkaZk("kafka", args({ finalize: true })));
-        assert.ok(fp.steps.every((s) => s.protect === true));
+        const versionStep = (id: string) => id.endsWith("-version");
+        assert.ok(fp.steps.every((s) => (s.protect ?? false) === !versionStep(s.id)), "every step protected but the version steps, which a version change replaces");
         const forder = inOrder(fp).map((s) => s.id);
         const raises = forder.filter((id) => id.endsWith("-raise-protocol"));
         assert.deepEqual(raises, [S.raiseProtocol(1), S.raiseProtocol(2), S.raiseProtocol(3)]);
@@ -132,6 +133,27 @@ describe("KafkaZk plan", function () {
         const triggers = (p: typeof plan) => new Map(p.steps.map((s) => [s.id, JSON.stringify(s.triggers ?? [])]));
         const [t0, t1] = [triggers(plan), triggers(fp)];
         for (const [id, t] of t0) assert.equal(t1.get(id), t, `${id}: triggers unchanged by finalize`);
+    });
+
+    it("a later version change replaces only that daemon's version steps, forward-first, in the roll order after the migration", function () {
+        const triggers = (p: typeof plan) => new Map(p.steps.map((s) => [s.id, JSON.stringify(s.triggers ?? [])]));
+        const changed = (over: Partial<KafkaZkArgs>) => {
+            const [t0, t1] = [triggers(plan), triggers(planKafkaZk("kafka", resolveKafkaZk("kafka", args(over))))];
+            return [...t0].filter(([id, t]) => t1.get(id) !== t).map(([id]) => id);
+        };
+        assert.deepEqual(changed({ zookeeperVersion: "3.9.5", jars: "/opt/middleware-jars/kafka-3.9.2_zookeeper-3.9.5" }), [S.zookeeperVersion(1), S.zookeeperVersion(2), S.zookeeperVersion(3)]);
+        assert.deepEqual(changed({ version: "3.9.1", jars: "/opt/middleware-jars/kafka-3.9.1_zookeeper-3.8.6" }), [S.brokerVersion(1), S.brokerVersion(2), S.brokerVersion(3)]);
+        const versions = order.filter((id) => id.endsWith("-version"));
+        assert.deepEqual(versions, [S.zookeeperVersion(1), S.zookeeperVersion(2), S.zookeeperVersion(3), S.brokerVersion(1), S.brokerVersion(2), S.brokerVersion(3)]);
+        const byId = new Map(plan.steps.map((s) => [s.id, s]));
+        assert.ok(byId.get(S.zookeeperVersion(1))!.after!.includes(S.brokerRoll(3)), "after the migration's last roll");
+        assert.ok(byId.get(S.zookeeperVersion(2))!.after!.includes(S.zookeeperVersion(1)), "one node at a time");
+        assert.ok(byId.get(S.brokerVersion(1))!.after!.includes(S.zookeeperVersion(3)), "brokers after the ensemble");
+        for (const id of versions) assert.equal(byId.get(id)!.replace, "forward-first", `${id}: the new version rolls before the old step's inverse removes the old home`);
+        const zk = byId.get(S.zookeeperVersion(1))!.action;
+        assert.match(zk.forward, /\/app\/middleware\/kafka\/zookeeper-3\.8\.6\/bin\/zookeeper\.init/);
+        assert.match(zk.forward, /mw_zk_ensemble_synced/, "behind the migration's gates");
+        assert.match(zk.inverse, /\.mw-base/, "the inverse rolls back to the version the migration staged");
     });
 
     it("renders every script as valid POSIX sh (dash -n), finalize's too", function () {
