@@ -191,8 +191,10 @@ const poll = setInterval(() => {
         await crashUp("up crashed in storage h2", at("h2", ids.storage("h2"), "forward", "managed started"));
         await s.withClient("up resuming", async () => {
             const story = await s.journalOf(async () => {
-                const { error } = await s.timed("up (resuming)", up);
+                const { result, error } = await s.timed("up (resuming)", up);
                 assert.ifError(error);
+                const rejoined = /the tracker on this host leads alone[^\n]*/.exec(result!.stdout)?.[0];
+                s.note(`the resuming up: ${rejoined ? `a step restarted h1's tracker: "${rejoined}"` : "no tracker led alone any more (a storage had told both leaders to re-select)"}`);
             });
             assert.deepEqual(story.filter((l) => l.includes("forward")).map((l) => l.split(" ")[1]),
                 [ids.storage("h2"), ids.vip("h1"), ids.vip("h2")], "the last up ran only what was left");
