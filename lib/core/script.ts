@@ -210,8 +210,20 @@ function watchdogFraming(seconds: number, label: string): string {
 }
 trap mw_timed_out ALRM
 mw_main=$$
-( sleep ${seconds}; kill -s ALRM -- "-$mw_main" 2>/dev/null || kill -s ALRM "$mw_main" ) </dev/null >/dev/null 2>&1 9>&- &
+# The EXIT trap's kill must end the watchdog and its sleep. Forked with TERM at its default
+# action (an inherited trap would only run once a foreground sleep ended, and a kill before the
+# watchdog's own trap was lost), it sleeps in the background and waits, which a trap interrupts.
+trap - TERM
+(
+    trap 'kill "$mw_sleep" 2>/dev/null; exit 0' TERM
+    mw_sleep=''
+    sleep ${seconds} &
+    mw_sleep=$!
+    wait "$mw_sleep" || exit 0
+    kill -s ALRM -- "-$mw_main" 2>/dev/null || kill -s ALRM "$mw_main"
+) </dev/null >/dev/null 2>&1 9>&- &
 mw_watchdog=$!
+trap 'exit 143' TERM
 `;
 }
 

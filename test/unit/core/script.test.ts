@@ -215,9 +215,19 @@ describe("core/script", () => {
         it("ends its watchdog when the body finishes in time", async function () {
             const state = path.join(tempDir(), "state");
             const started = Date.now();
-            const r = await runShAsync(`exec setsid -w /bin/sh -c ${sh`${withUndo("echo quick", "echo undone", state, { timeoutSeconds: 30 })}`}`);
+            const r = await runShAsync(`exec setsid -w /bin/sh -c ${sh`${withUndo("echo quick", "echo undone", state, { timeoutSeconds: 31 })}`}`);
             assert.strictEqual(r.status, 0, r.stderr);
             assert.ok(Date.now() - started < 3000, "the session closes at once: the watchdog holds none of its descriptors");
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            assert.strictEqual(runSh("pgrep -f '[s]leep 31' || :").stdout.toString(), "", "no watchdog or sleep of it is left");
+        });
+
+        it("ends its watchdog when the body fails and undoes", async function () {
+            const state = path.join(tempDir(), "state");
+            const r = await runShAsync(`exec setsid -w /bin/sh -c ${sh`${withUndo("false", "echo undone", state, { timeoutSeconds: 33 })}`}`);
+            assert.strictEqual(r.status, 1, r.stderr);
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            assert.strictEqual(runSh("pgrep -f '[s]leep 33' || :").stdout.toString(), "", "no watchdog or sleep of it is left");
         });
     });
 
