@@ -15,13 +15,14 @@ const USAGE = `usage: npm run sandbox -- COMMAND
                       --site legacy-kafka: Kafka 2.3.0 + ZooKeeper 3.5.6 on h1-h3 (--hosts 3; --keys N seeded messages)
                       --site legacy-fastdfs: FastDFS trackers, storages and nginx on h1 h2 (about 2000 files seeded; --keys N files), h3 empty (--hosts 3)
                       --site 3scale: a one-node Kubernetes cluster on h1 with 3scale's Redis, zync and dependants
-                      as pods, and backup artefacts (needs prerequisites --kubernetes: a 30-minute build cold)
+                      as pods, and backup artefacts (needs prerequisites --kubernetes: an 11-minute build cold)
                       --redis-version: legacy-redis on ${redisVersions().join(", ")} (default ${DEBIAN_REDIS_VERSION}, Debian's)
                       (installs missing prerequisites first, as the next command does)
   prerequisites [--check] [--kubernetes]
                       install what the sandbox and the tests need: Debian packages, the Kafka and
-                      ZooKeeper jars and the Redis 6.2 builds from Maven Central, FastDFS and nginx
-                      built from the vendored sources (npm run prerequisites);
+                      ZooKeeper jars and the Redis 6.2 builds from Maven Central, PostgreSQL builds,
+                      FastDFS and nginx built from the vendored sources, and what site 3scale needs
+                      (npm run prerequisites; the Kubernetes build takes about 11 minutes cold);
                       --check: only say what is missing;
                       --kubernetes: only what site 3scale needs (Debian's etcd, containerd, runc, CNI
                       plugins, busybox, iptables; Kubernetes built by tools/kubernetes-build.sh --cluster-only)
@@ -91,9 +92,10 @@ async function main(argv: string[]): Promise<number> {
             }
             if (opts.check !== "true") {
                 await installPrerequisites();
+                await ensureKubernetesPrerequisites();
                 return 0;
             }
-            const missing = await missingPrerequisites();
+            const missing = [...(await missingPrerequisites()), ...(await missingKubernetesPrerequisites())];
             if (missing.length) throw missingPrerequisitesError(missing);
             progress("prerequisites: all present");
             return 0;

@@ -123,8 +123,7 @@ export async function installPrerequisites(): Promise<void> {
     const started = Date.now();
     const missing = await missingPrerequisites();
     if (missing.length === 0) {
-        progress(`prerequisites: all present (${PACKAGES.length} Debian packages, Kafka/ZooKeeper jars, Redis and PostgreSQL builds), checked in ${Date.now() - started} ms`);
-        progress(`prerequisites: all present (${PACKAGES.length} Debian packages, Kafka/ZooKeeper jars, Redis builds, FastDFS build), checked in ${Date.now() - started} ms`);
+        progress(`prerequisites: all present (${PACKAGES.length} Debian packages, Kafka/ZooKeeper jars, Redis, PostgreSQL and FastDFS builds), checked in ${Date.now() - started} ms`);
         return;
     }
     progress(`prerequisites: installing ${missing.join("; ")}`);

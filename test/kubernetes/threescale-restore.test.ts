@@ -5,7 +5,6 @@ import * as path from "node:path";
 import Redis from "ioredis";
 import { Client } from "pg";
 import type { Stack } from "@pulumi/pulumi/automation";
-import * as sandbox from "../../sandbox";
 import { settingsFromEnv } from "../../sandbox/config";
 import { Kubectl } from "../../sandbox/sites/kubectl";
 import { missingKubernetesPrerequisites } from "../../sandbox/sites/kubernetes-build";
@@ -13,6 +12,7 @@ import type { ThreescaleFacts } from "../../sandbox/sites/threescale";
 import { ZYNC_DATABASE, ZYNC_USER } from "../../sandbox/sites/threescale-manifests";
 import { zyncRows } from "../../sandbox/sites/threescale-data";
 import { forgetStack, localStack } from "../../tools/engine";
+import { threescaleSiteUp } from "../support/threescale-site";
 
 /*
  * The 3scale restore through the real engine on the sandbox's cluster (real pods, kubectl run by
@@ -20,7 +20,7 @@ import { forgetStack, localStack } from "../../tools/engine";
  * fails `up` naming the data swap; a re-`up` resumes from there and finishes the restore (each Redis serves the backup, its save lines and
  * appendonly yes are back, its AOF rewritten; zync holds the dump's rows, its Deployments back at
  * their counts); a second `up` runs nothing; `destroy` brings back the pre-restore data files,
- * ConfigMap text, rows and counts. Not in `npm test` (the cluster build is not wired yet).
+ * ConfigMap text, rows and counts.
  */
 
 const PROGRAM = path.join(__dirname, "fixtures", "threescale-restore");
@@ -107,8 +107,7 @@ describe("3scale restore through the engine on the sandbox's cluster", function 
     before(async function () {
         const missing = await missingKubernetesPrerequisites();
         if (missing.length) throw new Error(`missing: ${missing.join("; ")}; run npm run sandbox -- prerequisites --kubernetes`);
-        sandbox.setQuiet(true);
-        const inv = await sandbox.up({ hosts: 1, site: "3scale" });
+        const inv = await threescaleSiteUp();
         facts = inv.threescale!;
         k = new Kubectl(facts.kubeconfig, facts.namespace);
         await k.must(["taint", "nodes", facts.node, `${TAINT}:NoSchedule-`]).catch(() => undefined);

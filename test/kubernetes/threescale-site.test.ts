@@ -10,16 +10,21 @@ import { missingKubernetesPrerequisites, KUBERNETES_VERSION } from "../../sandbo
 import { podRange, ThreescaleFacts } from "../../sandbox/sites/threescale";
 import { ZYNC_DATABASE, ZYNC_USER } from "../../sandbox/sites/threescale-manifests";
 import { zyncRows } from "../../sandbox/sites/threescale-data";
+import { threescaleSiteIsUp, threescaleSiteUp } from "../support/threescale-site";
 
 /*
  * The sandbox's 3scale site on its real one-node cluster: real pods that serve, `kubectl exec`
  * and `kubectl cp`, Redis data that survives a rollout on its volume, the backup artefacts, and
- * `down` giving the machine back what the kubelet changed. Not in `npm test` yet: the cluster
- * binaries take about 30 minutes to build cold (`npm run sandbox -- prerequisites --kubernetes`).
+ * `down` giving the machine back what the kubelet changed.
  */
 
 const KUBELET_SYSCTLS = ["vm/overcommit_memory", "kernel/panic", "kernel/panic_on_oops"];
 const sysctls = () => Object.fromEntries(KUBELET_SYSCTLS.map((k) => [k, fs.readFileSync(`/proc/sys/${k}`, "utf8").trim()]));
+/**
+ * The machine's values before any cluster ran here, read when mocha loads this file, before any
+ * test runs; unknown when a 3scale site was already up then.
+ */
+const sysctlsAtLoad = threescaleSiteIsUp() ? undefined : sysctls();
 
 async function podIp(k: Kubectl, deployment: string): Promise<string> {
     const pod = await k.readyPod(deployment);
@@ -36,9 +41,14 @@ describe("sandbox site 3scale on a real cluster", function () {
         const missing = await missingKubernetesPrerequisites();
         if (missing.length) throw new Error(`missing: ${missing.join("; ")}; run npm run sandbox -- prerequisites --kubernetes`);
         sandbox.setQuiet(true);
-        await sandbox.down();
-        sysctlsBefore = sysctls();
-        const inv = await sandbox.up({ hosts: 1, site: "3scale" });
+        if (sysctlsAtLoad && threescaleSiteIsUp()) {
+            // The restore's test (run before this file) left its site up: reuse it.
+            sysctlsBefore = sysctlsAtLoad;
+        } else {
+            await sandbox.down();
+            sysctlsBefore = sysctls();
+        }
+        const inv = await threescaleSiteUp();
         facts = inv.threescale!;
         k = new Kubectl(facts.kubeconfig, facts.namespace);
     });
