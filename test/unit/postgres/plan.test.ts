@@ -140,6 +140,24 @@ describe("PostgresHa plan", function () {
         ]);
     });
 
+    it("tells the approver what clients notice of every step that stops or moves the primary, and of none else", function () {
+        const spare = { name: "h3", address: "10.0.0.13", privateKey: pulumi.secret("KEY"), hostKey };
+        const plans = [
+            args({ primary: "h2" }),
+            args({ spare, upgrade: { version: "16", binDir: "/opt/pg16/bin" } }),
+            args({ upgrade: { version: "16", binDir: "/opt/pg16/bin" } }),
+            args({ binDir: "/opt/pg15.17/bin", upgrade: { version: "15", binDir: "/usr/lib/postgresql/15/bin" } }),
+        ].map((a) => planPostgresHa("postgres", resolvePostgresHa("postgres", a), PASSWORD));
+        const noticed = new Map(plans.flatMap((p) => p.steps).map((s) => [s.id, s.notice ?? ""]));
+        const quiet = [S.masterReplication, S.standbyBuild, S.spareBuild, S.standbyFollowsMaster, S.standbyNewVersion];
+        assert.deepEqual(quiet.filter((id) => noticed.get(id) !== ""), [], "builds and checks move nothing clients see");
+        for (const id of Object.values(S).filter((id) => !(quiet as string[]).includes(id))) {
+            assert.match(noticed.get(id) ?? "", /writes refused about \d|writes refused while .*about \d/, `${id}: says how long writes are refused`);
+            assert.match(noticed.get(id)!, /bench: .*\d+-\d+ ms/, `${id}: quotes the measured range`);
+        }
+        assert.match(noticed.get(S.standbySwitchBack)!, /^on undo only/, "its forward is a check");
+    });
+
     it("upgrades the master after the standby's check, both undone as the way back then the switch back", function () {
         const r = resolvePostgresHa("postgres", args({ upgrade: { version: "16", binDir: "/opt/pg16/bin" } }));
         assert.deepEqual(r.upgrade, { version: "16", binDir: "/opt/pg16/bin" });
