@@ -29,7 +29,7 @@ export function restartStandby(r: ResolvedPostgresHa, primary: string, primaryIs
 mw_running_binary() { readlink -f "/proc/$(head -n 1 "$mw_data/postmaster.pid" 2>/dev/null)/exe" 2>/dev/null || echo none; }
 mw_want=$(readlink -f "$mw_bin/postgres")
 mw_major=$("$mw_bin/postgres" --version | sed -n 's/^postgres (PostgreSQL) \\([0-9]*\\).*/\\1/p')
-[ "$mw_major" = ${r.version} ] || mw_die ${`the binaries in ${r.binDir} are PostgreSQL $mw_major, not ${r.version}: a minor roll stays within one major version`}
+[ "$mw_major" = ${r.version} ] || mw_die "the binaries in "${r.binDir}" are PostgreSQL $mw_major, not "${r.version}": a minor roll stays within one major version"
 if mw_running && [ "$(mw_recovery)" = f ]; then
     ${raw(primaryIsFine ? sh`mw_mark 'this host is the primary: it changes build when it rejoins as a standby'
     exit 0` : sh`mw_die 'this host runs the primary, not a standby'`)}

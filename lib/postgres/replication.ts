@@ -57,7 +57,7 @@ mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
 mw_running || mw_die "PostgreSQL is not running in $mw_data on this host: the master must serve when the standby is built"
 [ "$(mw_recovery)" = f ] || mw_die "the cluster in $mw_data is in recovery (a standby): the master must be the primary"
 mw_major=$(mw_psql -c 'SHOW server_version_num' | cut -c1-2)
-[ "$mw_major" = ${r.version} ] || mw_die ${`the master runs PostgreSQL major version $mw_major, not ${r.version}`}
+[ "$mw_major" = ${r.version} ] || mw_die "the master runs PostgreSQL major version $mw_major, not "${r.version}
 [ "$(mw_psql -c "SELECT setting IN ('replica', 'logical') FROM pg_settings WHERE name = 'wal_level'")" = t ] || mw_die 'wal_level must be replica or logical'
 [ "$(mw_psql -c "SELECT setting::int >= 2 FROM pg_settings WHERE name = 'max_wal_senders'")" = t ] || mw_die 'max_wal_senders must be at least 2'
 [ "$(mw_psql -c "SELECT setting::int >= 2 FROM pg_settings WHERE name = 'max_replication_slots'")" = t ] || mw_die 'max_replication_slots must be at least 2'

@@ -22,7 +22,7 @@ export function buildStandby(r: ResolvedPostgresHa, component: string, host: Hos
     const forward = sh`${raw(postgresPreamble(r))}
 mkdir -p "$MW_STEP_DIR" && chmod 0700 "$MW_STEP_DIR"
 mw_major=$("$mw_bin/postgres" --version | sed -n 's/^postgres (PostgreSQL) \\([0-9]*\\).*/\\1/p')
-[ "$mw_major" = ${r.version} ] || mw_die ${`the binaries in ${r.binDir} are PostgreSQL $mw_major, not ${r.version}`}
+[ "$mw_major" = ${r.version} ] || mw_die "the binaries in "${r.binDir}" are PostgreSQL $mw_major, not "${r.version}
 if mw_running; then
     [ "$(mw_recovery)" = t ] || mw_die "a primary runs in $mw_data on this host; expected none, or the standby this step built"
     [ -e ${made} ] || mw_die "a cluster runs in $mw_data on this host that this step did not build"
