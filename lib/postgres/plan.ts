@@ -17,9 +17,13 @@ import { switchBack, switchToStandby } from "./switchover";
 import { upgradeMaster } from "./upgrade";
 import { minorRoll, onBuild } from "./minor-roll";
 import { standbyFollowsMaster, standbyOnNewVersion } from "./spare";
+import { masterPrecheck, standbyPrecheck } from "./prechecks";
 
 /** Step ids of the PostgreSQL plan, stable forever: they are part of the resource names. */
 export const POSTGRES_STEPS = {
+    masterPrecheck: "master-precheck",
+    standbyPrecheck: "standby-precheck",
+    sparePrecheck: "spare-precheck",
     masterReplication: "master-replication",
     standbyBuild: "standby-build",
     standbySwitchBack: "standby-switch-back",
@@ -67,13 +71,22 @@ export function planPostgresHa(name: string, r: ResolvedPostgresHa, password: pu
         ...(r.clientBinDir !== r.binDir ? { clientBinDir: r.clientBinDir } : {}),
         ...(r.spare ? { spare: r.spare.address } : {}),
     });
+    const P = r.spare?.name;
+    // Read-only, reading no secret: no stdin. Never redone, as Redis's: they describe the pair before its build.
+    const prechecks: PlannedStep[] = [
+        { id: ids.masterPrecheck, host: M, kind: "check", summary: `the master serves PostgreSQL ${r.version} in ${r.dataDir}, fit for a standby (wal_level, max_wal_senders, max_replication_slots, pg_hba.conf)`, action: masterPrecheck(r) },
+        { id: ids.standbyPrecheck, host: S, kind: "check", summary: `the standby's binaries, an empty ${r.dataDir} (or the standby built there), the master's port reachable`, action: standbyPrecheck(r, "standby") },
+        ...(r.spare ? [{ id: ids.sparePrecheck, host: P!, kind: "check" as const, summary: `the spare's binaries, an empty ${r.dataDir} (or the spare built there), the master's port reachable`, action: standbyPrecheck(r, "spare") }] : []),
+    ];
     const steps: PlannedStep[] = [
+        ...prechecks,
         step({
             id: ids.masterReplication,
             host: M,
             summary: `replication account ${r.replicationUser}, slot and pg_hba.conf entries; keepalived moves the VIP ${r.vip.address} with the primary`,
             action: masterReplication(r, name),
             triggers: [pair],
+            after: prechecks.map((c) => c.id),
         }),
         step({
             id: ids.standbyBuild,
@@ -85,7 +98,6 @@ export function planPostgresHa(name: string, r: ResolvedPostgresHa, password: pu
             timeoutSeconds: 3600,
         }),
     ];
-    const P = r.spare?.name;
     if (r.spare) {
         steps.push(step({
             id: ids.spareBuild,

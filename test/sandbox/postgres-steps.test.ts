@@ -6,6 +6,9 @@ import type { Plan } from "../../lib/core/plan";
 import { freshLegacyPostgres } from "../../tools/postgres-site";
 import { freshLegacyRedis } from "../../tools/redis-site";
 import { hostOf, runStepScript, sshTarget } from "../support/hosts";
+import { exec } from "../../sandbox";
+import { remoteCommand, renderCheckScript } from "../../lib/core/script";
+import { runOverSsh, SshResult } from "../../tools/ssh";
 import { MASTER, MASTER_CONFIG, psqlOn, STANDBY } from "../support/postgres-scenario";
 import { treeDiff, treeSnapshot } from "../support/tree";
 
@@ -47,6 +50,33 @@ describe("PostgreSQL steps on sandbox hosts", function () {
         assert.ok(!res.stdout.includes(PASSWORD) && !res.stderr.includes(PASSWORD), "the password shows in the output");
         return res.stdout;
     }
+
+    /** A pre-check as `npm run precheck` runs it: framed without lock or journal, no stdin. */
+    async function precheck(stepId: string): Promise<SshResult> {
+        const s = plan.steps.find((x) => x.id === stepId)!;
+        assert.equal(s.kind, "check");
+        return runOverSsh(sshTarget(hostOf(inventory(), s.host)), remoteCommand(renderCheckScript({ component: "postgres", step: s.id, body: s.action.forward })), { timeoutSeconds: 60, dialAttempts: 3, dialIntervalSeconds: 1 });
+    }
+
+    it("passes its read-only pre-checks on the legacy pair; the standby's names a data directory it would not build into, and they change nothing", async function () {
+        const before = { master: await treeSnapshot(MASTER, MASTER_CONFIG), standby: await treeSnapshot(STANDBY, ["/app", "/var/lib/middleware"]) };
+        for (const [step, role] of [[POSTGRES_STEPS.masterPrecheck, "master"], [POSTGRES_STEPS.standbyPrecheck, "standby"]] as const) {
+            const res = await precheck(step);
+            assert.equal(res.code, 0, `${role}: ${res.stderr}`);
+            assert.match(res.stdout, new RegExp(`pre-check passed \\(${role}\\)`));
+        }
+        const hadApp = (await exec(STANDBY, "[ -d /app ]")).code === 0;
+        await exec(STANDBY, "mkdir -p /app/pgsql/data && touch /app/pgsql/data/PG_VERSION");
+        try {
+            const res = await precheck(POSTGRES_STEPS.standbyPrecheck);
+            assert.equal(res.code, 1);
+            assert.match(res.stderr, /pre-check failed \(standby\):\n {2}- \/app\/pgsql\/data is not empty on this host: the standby is built only into an empty data directory/);
+        } finally {
+            await exec(STANDBY, hadApp ? "rm -r /app/pgsql" : "rm -r /app");
+        }
+        assert.deepEqual(treeDiff(before.master, await treeSnapshot(MASTER, MASTER_CONFIG)), {}, "the master's files");
+        assert.deepEqual(treeDiff(before.standby, await treeSnapshot(STANDBY, ["/app", "/var/lib/middleware"])), {}, "the standby's files");
+    });
 
     it("runs each direction twice to the same end, and the inverses give the master's files back byte for byte", async function () {
         const before = await treeSnapshot(MASTER, MASTER_CONFIG);

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
-import { describePlan, inOrder } from "../../../lib/core/plan";
+import { describePlan, inOrder, Plan } from "../../../lib/core/plan";
 import { renderScript } from "../../../lib/core/script";
 import { ConfigError } from "../../../lib/core/validate";
 import { PostgresHaArgs, resolvePostgresHa } from "../../../lib/postgres/args";
@@ -20,6 +20,16 @@ const args = (over: Partial<PostgresHaArgs> = {}): PostgresHaArgs => ({
     replication: { password: PASSWORD },
     ...over,
 });
+
+/** Every script of the plan, framed as the Step runs it, parses with sh (dash); pre-checks have no inverse. */
+function assertParses(plan: Plan): void {
+    for (const s of plan.steps) {
+        for (const direction of ["forward", "inverse"] as const) {
+            if (s.action[direction] === "") continue;
+            execFileSync("sh", ["-n"], { input: renderScript({ component: "postgres", step: s.id, direction, body: s.action[direction] }) });
+        }
+    }
+}
 
 function problems(a: PostgresHaArgs): string[] {
     try {
@@ -86,13 +96,15 @@ describe("PostgresHa arguments", function () {
 describe("PostgresHa plan", function () {
     it("builds the standby after the master's side, with no switch while the master is primary", function () {
         const plan = planPostgresHa("postgres", resolvePostgresHa("postgres", args()), PASSWORD);
-        assert.deepEqual(inOrder(plan).map((s) => `${s.host} ${s.id}`), [`h1 ${S.masterReplication}`, `h2 ${S.standbyBuild}`]);
+        assert.deepEqual(inOrder(plan).map((s) => `${s.host} ${s.id}`), [`h1 ${S.masterPrecheck}`, `h2 ${S.standbyPrecheck}`, `h1 ${S.masterReplication}`, `h2 ${S.standbyBuild}`]);
         assert.deepEqual(plan.steps.find((s) => s.id === S.standbyBuild)!.after, [S.masterReplication]);
     });
 
     it("switches over with two steps that undo as the switch back, in that order", function () {
         const plan = planPostgresHa("postgres", resolvePostgresHa("postgres", args({ primary: "h2" })), PASSWORD);
         assert.deepEqual(inOrder(plan).map((s) => `${s.host} ${s.id}`), [
+            `h1 ${S.masterPrecheck}`,
+            `h2 ${S.standbyPrecheck}`,
             `h1 ${S.masterReplication}`,
             `h2 ${S.standbyBuild}`,
             `h2 ${S.standbySwitchBack}`,
@@ -106,7 +118,7 @@ describe("PostgresHa plan", function () {
         assert.match(over.action.forward, /pg_promote\(true, 60\)/);
         assert.match(over.action.inverse, /nothing to undo here/);
         const report = describePlan(plan);
-        assert.match(report, /postgres: 4 steps/);
+        assert.match(report, /postgres: 6 steps/);
         assert.match(report, /\[h1\] switchover to h2: checkpoint, clean stop, h2 replays the shutdown checkpoint, promote/);
     });
 
@@ -114,19 +126,18 @@ describe("PostgresHa plan", function () {
         const plan = planPostgresHa("postgres", resolvePostgresHa("postgres", args({ primary: "h2" })), PASSWORD);
         for (const s of plan.steps) {
             assert.ok(!s.action.forward.includes(PASSWORD) && !s.action.inverse.includes(PASSWORD), `${s.id}: password in a script`);
+            if (s.kind === "check") {
+                assert.equal(s.stdin, undefined, `${s.id}: a pre-check reads no secret`);
+                assert.doesNotMatch(s.action.forward, /MW_PASSWORD|pgpass/, `${s.id}: a pre-check reads no secret and writes no passfile`);
+                continue;
+            }
             const stdin = s.stdin as pulumi.Output<string>;
             assert.ok(await (stdin as unknown as { isSecret: Promise<boolean> }).isSecret, `${s.id}: stdin is not secret`);
         }
     });
 
     it("renders scripts that dash parses, forward and inverse", function () {
-        const plan = planPostgresHa("postgres", resolvePostgresHa("postgres", args({ primary: "h2" })), PASSWORD);
-        for (const s of plan.steps) {
-            for (const direction of ["forward", "inverse"] as const) {
-                const script = renderScript({ component: "postgres", step: s.id, direction, body: s.action[direction] });
-                execFileSync("sh", ["-n"], { input: script });
-            }
-        }
+        assertParses(planPostgresHa("postgres", resolvePostgresHa("postgres", args({ primary: "h2" })), PASSWORD));
     });
 
     it("names slots and pg_hba.conf entries for both hosts", function () {
@@ -149,7 +160,7 @@ describe("PostgresHa plan", function () {
             args({ binDir: "/opt/pg15.17/bin", upgrade: { version: "15", binDir: "/usr/lib/postgresql/15/bin" } }),
         ].map((a) => planPostgresHa("postgres", resolvePostgresHa("postgres", a), PASSWORD));
         const noticed = new Map(plans.flatMap((p) => p.steps).map((s) => [s.id, s.notice ?? ""]));
-        const quiet = [S.masterReplication, S.standbyBuild, S.spareBuild, S.standbyFollowsMaster, S.standbyNewVersion];
+        const quiet = [S.masterPrecheck, S.standbyPrecheck, S.sparePrecheck, S.masterReplication, S.standbyBuild, S.spareBuild, S.standbyFollowsMaster, S.standbyNewVersion];
         assert.deepEqual(quiet.filter((id) => noticed.get(id) !== ""), [], "builds and checks move nothing clients see");
         for (const id of Object.values(S).filter((id) => !(quiet as string[]).includes(id))) {
             assert.match(noticed.get(id) ?? "", /writes refused about \d|writes refused while .*about \d/, `${id}: says how long writes are refused`);
@@ -163,18 +174,14 @@ describe("PostgresHa plan", function () {
         assert.deepEqual(r.upgrade, { version: "16", binDir: "/opt/pg16/bin" });
         const plan = planPostgresHa("postgres", r, PASSWORD);
         assert.deepEqual(inOrder(plan).map((s) => `${s.host} ${s.id}`), [
-            `h1 ${S.masterReplication}`, `h2 ${S.standbyBuild}`, `h2 ${S.standbyOldVersion}`, `h1 ${S.masterUpgrade}`,
+            `h1 ${S.masterPrecheck}`, `h2 ${S.standbyPrecheck}`, `h1 ${S.masterReplication}`, `h2 ${S.standbyBuild}`, `h2 ${S.standbyOldVersion}`, `h1 ${S.masterUpgrade}`,
         ]);
         const upgrade = plan.steps.find((s) => s.id === S.masterUpgrade)!;
         assert.match(upgrade.action.forward, /pg_upgrade" --link/);
         assert.match(upgrade.action.inverse, /refusing the way back to PostgreSQL \$mw_old_major/);
         assert.match(upgrade.action.inverse, /pg_promote/);
         assert.match(upgrade.action.inverse, /find "\$mw_data" -mindepth 1 -delete/, "the master is rebuilt from an empty data directory");
-        for (const s of plan.steps) {
-            for (const direction of ["forward", "inverse"] as const) {
-                execFileSync("sh", ["-n"], { input: renderScript({ component: "postgres", step: s.id, direction, body: s.action[direction] }) });
-            }
-        }
+        assertParses(plan);
         assert.equal(resolvePostgresHa("postgres", args({ upgrade: { version: "16" } })).upgrade!.binDir, "/usr/lib/postgresql/16/bin");
     });
 
@@ -193,7 +200,7 @@ describe("PostgresHa plan", function () {
         const r = resolvePostgresHa("postgres", args({ binDir: "/opt/pg15.17/bin", clientBinDir: "/usr/lib/postgresql/15/bin", upgrade: { version: "15", binDir: "/usr/lib/postgresql/15/bin" } }));
         const plan = planPostgresHa("postgres", r, PASSWORD);
         assert.deepEqual(inOrder(plan).map((s) => `${s.host} ${s.id}`), [
-            `h1 ${S.masterReplication}`, `h2 ${S.standbyBuild}`, `h2 ${S.standbyMinorRoll}`, `h1 ${S.masterMinorRoll}`, `h2 ${S.standbyMinorSwitchBack}`,
+            `h1 ${S.masterPrecheck}`, `h2 ${S.standbyPrecheck}`, `h1 ${S.masterReplication}`, `h2 ${S.standbyBuild}`, `h2 ${S.standbyMinorRoll}`, `h1 ${S.masterMinorRoll}`, `h2 ${S.standbyMinorSwitchBack}`,
         ]);
         const step = (id: string) => plan.steps.find((s) => s.id === id)!.action;
         assert.match(step(S.standbyMinorRoll).forward, /^mw_bin='\/usr\/lib\/postgresql\/15\/bin'$/m);
@@ -201,11 +208,7 @@ describe("PostgresHa plan", function () {
         assert.match(step(S.masterMinorRoll).forward, /^mw_new='10\.0\.0\.12'$/m, "the master's step switches over to the standby");
         assert.match(step(S.standbyMinorSwitchBack).forward, /^mw_new='10\.0\.0\.11'$/m, "the last step switches back to the master");
         assert.match(step(S.masterReplication).forward, /^mw_cbin='\/usr\/lib\/postgresql\/15\/bin'$/m, "client tools apart from the server's");
-        for (const s of plan.steps) {
-            for (const direction of ["forward", "inverse"] as const) {
-                execFileSync("sh", ["-n"], { input: renderScript({ component: "postgres", step: s.id, direction, body: s.action[direction] }) });
-            }
-        }
+        assertParses(plan);
     });
 
     it("builds a spare as a second standby, the way back of an upgrade while the standby is rebuilt on the new version", function () {
@@ -213,7 +216,7 @@ describe("PostgresHa plan", function () {
         const r = resolvePostgresHa("postgres", args({ spare, upgrade: { version: "16", binDir: "/opt/pg16/bin" } }));
         const plan = planPostgresHa("postgres", r, PASSWORD);
         assert.deepEqual(inOrder(plan).map((s) => `${s.host} ${s.id}`), [
-            `h1 ${S.masterReplication}`, `h2 ${S.standbyBuild}`, `h3 ${S.spareBuild}`, `h2 ${S.standbyFollowsMaster}`,
+            `h1 ${S.masterPrecheck}`, `h2 ${S.standbyPrecheck}`, `h3 ${S.sparePrecheck}`, `h1 ${S.masterReplication}`, `h2 ${S.standbyBuild}`, `h3 ${S.spareBuild}`, `h2 ${S.standbyFollowsMaster}`,
             `h3 ${S.spareOldVersion}`, `h1 ${S.masterUpgrade}`, `h2 ${S.standbyNewVersion}`,
         ]);
         const step = (id: string) => plan.steps.find((s) => s.id === id)!.action;
@@ -223,18 +226,15 @@ describe("PostgresHa plan", function () {
         assert.match(step(S.spareOldVersion).inverse, /^mw_new='10\.0\.0\.11'$/m, "the spare's undo switches back to the master");
         assert.match(step(S.standbyNewVersion).forward, /^mw_bin='\/opt\/pg16\/bin'$/m);
         assert.match(step(S.standbyNewVersion).inverse, /mw_rebuild_from "\$mw_spare" "\$mw_cbin"/, "back on 15 from a base backup of the spare");
-        for (const s of plan.steps) {
-            for (const direction of ["forward", "inverse"] as const) {
-                execFileSync("sh", ["-n"], { input: renderScript({ component: "postgres", step: s.id, direction, body: s.action[direction] }) });
-            }
-        }
+        assertParses(plan);
         // Without an upgrade the spare is only built.
         const built = planPostgresHa("postgres", resolvePostgresHa("postgres", args({ spare })), PASSWORD);
-        assert.deepEqual(built.steps.map((s) => s.id), [S.masterReplication, S.standbyBuild, S.spareBuild]);
+        assert.deepEqual(built.steps.map((s) => s.id), [S.masterPrecheck, S.standbyPrecheck, S.sparePrecheck, S.masterReplication, S.standbyBuild, S.spareBuild]);
         // The pair without a spare keeps its triggers and master script.
         const plain = planPostgresHa("postgres", resolvePostgresHa("postgres", args()), PASSWORD);
-        assert.doesNotMatch(String(plain.steps[0].triggers![0]), /spare/);
-        assert.doesNotMatch(plain.steps[0].action.forward, /spare/);
+        const masterSide = plain.steps.find((s) => s.id === S.masterReplication)!;
+        assert.doesNotMatch(String(masterSide.triggers![0]), /spare/);
+        assert.doesNotMatch(masterSide.action.forward, /spare/);
     });
 
     it("rejects a spare that is the master or the standby, with a switchover or a minor roll", function () {
@@ -252,6 +252,6 @@ describe("PostgresHa plan", function () {
 
     it("keeps the triggers of a pair whose client tools are its server's", function () {
         const plain = planPostgresHa("postgres", resolvePostgresHa("postgres", args()), PASSWORD);
-        assert.doesNotMatch(String(plain.steps[0].triggers![0]), /clientBinDir/);
+        assert.doesNotMatch(String(plain.steps.find((s) => s.id === S.masterReplication)!.triggers![0]), /clientBinDir/);
     });
 });
