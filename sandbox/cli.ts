@@ -22,7 +22,7 @@ const USAGE = `usage: npm run sandbox -- COMMAND
                       install what the sandbox and the tests need: Debian packages, the Kafka and
                       ZooKeeper jars and the Redis 6.2 builds from Maven Central, PostgreSQL builds,
                       FastDFS and nginx built from the vendored sources, and what site 3scale needs
-                      (npm run prerequisites; the Kubernetes build takes about 11 minutes cold);
+                      (npm run prerequisites; the Kubernetes build takes 5-13 minutes cold);
                       --check: only say what is missing;
                       --kubernetes: only what site 3scale needs (Debian's etcd, containerd, runc, CNI
                       plugins, busybox, iptables; Kubernetes built by tools/kubernetes-build.sh --cluster-only)

@@ -9,8 +9,8 @@
 #                                              package-lock version (Go module proxy)
 #
 # Usage: tools/kubernetes-build.sh [--cluster-only]
-#   --cluster-only   builds the cluster binaries only, not the provider plugin (about 11 min cold
-#                    on 2 idle cores; npm run prerequisites runs this)
+#   --cluster-only   builds the cluster binaries only, not the provider plugin (5-13 min cold
+#                    on 2 cores; npm run prerequisites runs this)
 #
 # Environment:
 #   PULUMI_MIDDLEWARE_CACHE   where binaries are cached (default ~/.cache/pulumi-middleware);
@@ -201,7 +201,7 @@ EOF
 }
 
 log "Kubernetes v$KUBERNETES_VERSION$($cluster_only || echo " and pulumi-resource-kubernetes $provider_version") into $cache"
-log "(cold: about 30 minutes for the cluster and 30 more for the provider on one idle core; later runs reuse the cache)"
+log "(cold on 2 cores: 5-13 minutes for the cluster binaries$($cluster_only || echo ", up to 72 more for the provider"); later runs reuse the cache)"
 cluster_ready || with_lock cluster cluster_ready build_cluster
 provider_ready || with_lock provider provider_ready build_provider
 log "done in $(elapsed "$start")"

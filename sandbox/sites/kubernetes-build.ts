@@ -64,7 +64,7 @@ export async function missingKubernetesPrerequisites(): Promise<string[]> {
 export async function ensureKubernetesPrerequisites(): Promise<void> {
     await installPackages(KUBERNETES_PACKAGES);
     if (kubernetesBuildReady()) return;
-    progress(`building Kubernetes ${KUBERNETES_VERSION} (tools/kubernetes-build.sh --cluster-only; about 11 minutes cold on 2 idle cores)`);
+    progress(`building Kubernetes ${KUBERNETES_VERSION} (tools/kubernetes-build.sh --cluster-only; 5-13 minutes cold on 2 cores)`);
     const env = { ...process.env, KUBERNETES_BUILD_JOBS: process.env.KUBERNETES_BUILD_JOBS ?? String(os.availableParallelism()) };
     const code = await new Promise<number>((resolve, reject) => {
         const child = spawn("bash", [BUILD_SCRIPT, "--cluster-only"], { env, stdio: ["ignore", "ignore", "inherit"] });
