@@ -5,6 +5,7 @@
  * @module
  */
 import type { Reversible } from "../core/actions/reversible";
+import { precheckFraming } from "../core/actions/precheck";
 import { raw, sh } from "../core/shell";
 import type { BrokerArgs, ResolvedKafkaZk, ZookeeperNodeArgs } from "./args";
 import { managedPaths } from "./files";
@@ -15,19 +16,6 @@ export const FREE_SPACE_HEADROOM_KB = 64 * 1024;
 
 /** Seconds the pre-checks give the ensemble and the cluster to look healthy (a follower syncing, an ISR growing back). */
 export const PRECHECK_SETTLE_SECONDS = 60;
-
-function problemsFraming(body: string, what: string): string {
-    return sh`mw_problems=''
-mw_problem() { mw_problems="$mw_problems
-  - $1"; }
-${raw(body)}
-if [ -n "$mw_problems" ]; then
-    printf 'middleware: pre-check failed on this %s:%s\\n' ${what} "$mw_problems" >&2
-    exit 1
-fi
-echo ${`middleware: pre-check passed (${what})`}
-`;
-}
 
 /** Fragment: the legacy paths are there, none has a `_bak` beside it, the managed root is ours or absent, there is room. */
 function layoutChecks(r: ResolvedKafkaZk, renamed: readonly string[], present: readonly string[]): string {
@@ -82,7 +70,7 @@ mw_version=$(mw_field "$mw_srvr" 'Zookeeper version' | sed 's/[-,].*//')
 ${raw(leaderRule)}
 mw_wait_until ${PRECHECK_SETTLE_SECONDS} 'the ensemble has one leader and every follower synced' mw_zk_ensemble_synced ${lib} || mw_problem "the ensemble is not healthy: $mw_last_state"
 `;
-    return { forward: sh`${raw(kafkaPreamble(r))}${raw(problemsFraming(body, `ZooKeeper node (myid ${node.myid})`))}`, inverse: "" };
+    return { forward: sh`${raw(kafkaPreamble(r))}${raw(precheckFraming(body, `ZooKeeper node (myid ${node.myid})`))}`, inverse: "" };
 }
 
 /**
@@ -121,5 +109,5 @@ ${raw(controllerRule)}
 mw_wait_until ${PRECHECK_SETTLE_SECONDS} 'no partition is under-replicated or offline' mw_partitions_healthy ${lib} || mw_problem "partitions are not healthy: $mw_last_state"
 echo "middleware: cluster $mw_zk_cluster, brokers $mw_ids, controller $mw_controller"
 `;
-    return { forward: sh`${raw(kafkaPreamble(r))}${raw(problemsFraming(body, `broker (broker.id ${broker.brokerId})`))}`, inverse: "" };
+    return { forward: sh`${raw(kafkaPreamble(r))}${raw(precheckFraming(body, `broker (broker.id ${broker.brokerId})`))}`, inverse: "" };
 }

@@ -24,6 +24,32 @@ export const STANDBY_BLOCK_BEGIN = "# BEGIN pulumi-middleware standby settings";
 const STANDBY_BLOCK_END = "# END pulumi-middleware standby settings";
 
 /**
+ * The part of {@link postgresPreamble} that reads no secret and writes nothing: the pair's paths,
+ * port and accounts as shell variables, and `mw_as CMD...` (as the cluster's account),
+ * `mw_psql ARGS` (local, peer), `mw_ctl`, `mw_running`. The pre-checks run on it alone.
+ */
+export function postgresShell(r: ResolvedPostgresHa): string {
+    return sh`mw_bin=${r.binDir}
+mw_cbin=${r.clientBinDir}
+mw_data=${r.dataDir}
+mw_sock=${r.socketDir}
+mw_log=${r.logFile}
+mw_os=${r.osUser}
+mw_port=${r.port}
+mw_user=${r.replicationUser}
+mw_iface=${r.vip.interface}
+mw_vip=${r.vip.address}
+LC_ALL=C
+export LC_ALL
+cd /
+mw_as() { runuser -u "$mw_os" -- "$@"; }
+mw_psql() { mw_as "$mw_cbin/psql" -h "$mw_sock" -p "$mw_port" -d postgres -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+mw_ctl() { mw_as "$mw_bin/pg_ctl" -D "$mw_data" "$@"; }
+mw_running() { mw_ctl status >/dev/null 2>&1; }
+`;
+}
+
+/**
  * Preamble of every PostgreSQL step. Defines `mw_mark`, `mw_die`, `mw_as CMD...` (as the
  * cluster's account), `mw_psql ARGS` (local, peer), `mw_rpsql ADDR ARGS` (remote, replication
  * account), `mw_ctl`, `mw_running`, `mw_start`, `mw_stop`, `mw_recovery` (t/f),
@@ -34,21 +60,8 @@ const STANDBY_BLOCK_END = "# END pulumi-middleware standby settings";
 export function postgresPreamble(r: ResolvedPostgresHa): string {
     return sh`${raw(readSecretFromStdin("MW_PASSWORD"))}
 case $MW_PASSWORD in *"'"*|*'\\'*|*:*) echo 'middleware: the replication password must not contain quotes, backslashes or colons' >&2; exit 2;; esac
-mw_bin=${r.binDir}
-mw_cbin=${r.clientBinDir}
-mw_data=${r.dataDir}
-mw_sock=${r.socketDir}
-mw_log=${r.logFile}
-mw_os=${r.osUser}
-mw_port=${r.port}
-mw_user=${r.replicationUser}
-mw_iface=${r.vip.interface}
-mw_vip=${r.vip.address}
-mw_pgdir="$MW_STATE_DIR/postgres/$MW_COMPONENT"
+${raw(postgresShell(r))}mw_pgdir="$MW_STATE_DIR/postgres/$MW_COMPONENT"
 mw_passfile="$mw_pgdir/pgpass"
-LC_ALL=C
-export LC_ALL
-cd /
 mw_t0=$(date +%s%N)
 mw_mark() { echo "middleware: $(( ($(date +%s%N) - mw_t0) / 1000000 )) ms: $*"; }
 mw_die() { printf 'middleware: %s\\n' "$*" >&2; exit 1; }
@@ -60,14 +73,10 @@ chmod 0755 "$MW_STATE_DIR" "$MW_STATE_DIR/postgres" "$mw_pgdir"
 ( umask 077 && printf '*:%s:*:%s:%s\\n' "$mw_port" "$mw_user" "$MW_PASSWORD" >"$mw_passfile.new" )
 chown "$mw_os" "$mw_passfile.new"
 mv -f "$mw_passfile.new" "$mw_passfile"
-mw_as() { runuser -u "$mw_os" -- "$@"; }
-mw_psql() { mw_as "$mw_cbin/psql" -h "$mw_sock" -p "$mw_port" -d postgres -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 mw_rpsql() {
     mw_at=$1; shift
     PGPASSFILE="$mw_passfile" PGCONNECT_TIMEOUT=3 "$mw_cbin/psql" -h "$mw_at" -p "$mw_port" -U "$mw_user" -d postgres -w -X -q -At -v ON_ERROR_STOP=1 "$@"
 }
-mw_ctl() { mw_as "$mw_bin/pg_ctl" -D "$mw_data" "$@"; }
-mw_running() { mw_ctl status >/dev/null 2>&1; }
 mw_start() {
     [ -d "$mw_sock" ] || { mkdir -p "$mw_sock" && chown "$mw_os" "$mw_sock"; }
     [ -e "$mw_log" ] || { mkdir -p "$(dirname "$mw_log")" && touch "$mw_log" && chown "$mw_os" "$mw_log"; }

@@ -75,8 +75,8 @@ export function planPostgresHa(name: string, r: ResolvedPostgresHa, password: pu
     // Read-only, reading no secret: no stdin. Never redone, as Redis's: they describe the pair before its build.
     const prechecks: PlannedStep[] = [
         { id: ids.masterPrecheck, host: M, kind: "check", summary: `the master serves PostgreSQL ${r.version} in ${r.dataDir}, fit for a standby (wal_level, max_wal_senders, max_replication_slots, pg_hba.conf)`, action: masterPrecheck(r) },
-        { id: ids.standbyPrecheck, host: S, kind: "check", summary: `the standby's binaries, an empty ${r.dataDir} (or the standby built there), the master's port reachable`, action: standbyPrecheck(r, "standby") },
-        ...(r.spare ? [{ id: ids.sparePrecheck, host: P!, kind: "check" as const, summary: `the spare's binaries, an empty ${r.dataDir} (or the spare built there), the master's port reachable`, action: standbyPrecheck(r, "spare") }] : []),
+        { id: ids.standbyPrecheck, host: S, kind: "check", summary: `the standby's binaries, an empty ${r.dataDir} (or the standby built there), the master's port reachable`, action: standbyPrecheck(r, "standby", ids.standbyBuild) },
+        ...(r.spare ? [{ id: ids.sparePrecheck, host: P!, kind: "check" as const, summary: `the spare's binaries, an empty ${r.dataDir} (or the spare built there), the master's port reachable`, action: standbyPrecheck(r, "spare", ids.spareBuild) }] : []),
     ];
     const steps: PlannedStep[] = [
         ...prechecks,

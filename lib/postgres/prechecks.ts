@@ -5,43 +5,16 @@
  * before it is built and once it is: a standby this library built (its build step's marker) is
  * expected where an empty data directory would be.
  *
- * They read no secret (the steps' stdin is left unread) and write no file: the steps' shared
- * preamble writes the replication passfile, so these have their own few lines.
+ * They read no secret (the steps' stdin is left unread) and write no file: they run on
+ * `postgresShell`, not on the steps' preamble, which writes the replication passfile.
  *
  * @module
  */
 import type { Reversible } from "../core/actions/reversible";
+import { precheckFraming } from "../core/actions/precheck";
 import { raw, sh } from "../core/shell";
 import type { ResolvedPostgresHa } from "./args";
-
-/** The step ids of the builds whose marker says "this library built the standby here". */
-const BUILD_STEP = { standby: "standby-build", spare: "spare-build" } as const;
-
-function preamble(r: ResolvedPostgresHa): string {
-    return sh`mw_bin=${r.binDir}
-mw_cbin=${r.clientBinDir}
-mw_data=${r.dataDir}
-mw_sock=${r.socketDir}
-mw_os=${r.osUser}
-mw_port=${r.port}
-LC_ALL=C
-export LC_ALL
-cd /
-mw_problems=''
-mw_problem() { mw_problems="$mw_problems
-  - $1"; }
-mw_verdict() {
-    if [ -n "$mw_problems" ]; then
-        printf 'middleware: pre-check failed (%s):%s\\n' "$1" "$mw_problems" >&2
-        exit 1
-    fi
-    echo "middleware: pre-check passed ($1)"
-}
-mw_as() { runuser -u "$mw_os" -- "$@"; }
-mw_psql() { mw_as "$mw_cbin/psql" -h "$mw_sock" -p "$mw_port" -d postgres -X -q -At "$@"; }
-mw_running() { mw_as "$mw_bin/pg_ctl" -D "$mw_data" status >/dev/null 2>&1; }
-`;
-}
+import { postgresShell } from "./pg-sh";
 
 /** The tools the host needs; `upgrading`: it also runs on the upgrade's binaries. */
 function toolsCheck(r: ResolvedPostgresHa, upgrading: boolean): string {
@@ -65,8 +38,7 @@ ${raw(r.upgrade && upgrading ? sh`[ -x ${`${r.upgrade.binDir}/postgres`} ] || mw
  */
 export function masterPrecheck(r: ResolvedPostgresHa): Reversible {
     const majors = [r.version, ...(r.upgrade && r.upgrade.version !== r.version ? [r.upgrade.version] : [])];
-    const forward = sh`${raw(preamble(r))}
-${raw(toolsCheck(r, true))}
+    const checks = sh`${raw(toolsCheck(r, true))}
 if [ -n "$mw_problems" ]; then
     :
 elif ! mw_running; then
@@ -82,21 +54,19 @@ else
         [ -f "$mw_hba" ] || mw_problem "pg_hba.conf ($mw_hba) is not a file"
     fi
 fi
-mw_verdict master
 `;
-    return { forward, inverse: "" };
+    return { forward: sh`${raw(postgresShell(r))}${raw(precheckFraming(checks, "master"))}`, inverse: "" };
 }
 
 /**
- * On the standby (or the spare, `host`): the tools, a data directory that is empty (or a standby
- * this library built there), and the master's port reachable from this host.
+ * On the standby (or the spare): the tools, a data directory that is empty (or the standby that
+ * step `buildStep` built there: its marker), and the master's port reachable from this host.
  */
-export function standbyPrecheck(r: ResolvedPostgresHa, role: "standby" | "spare"): Reversible {
+export function standbyPrecheck(r: ResolvedPostgresHa, role: "standby" | "spare", buildStep: string): Reversible {
     // The standby runs on the upgrade's binaries in a minor roll, and when a spare keeps the old version.
     const upgrading = role === "standby" && r.upgrade !== undefined && (r.upgrade.version === r.version || r.spare !== undefined);
-    const marker = raw(`"$MW_STATE_DIR/steps/$MW_COMPONENT/${BUILD_STEP[role]}/made"`);
-    const forward = sh`${raw(preamble(r))}
-${raw(toolsCheck(r, upgrading))}
+    const marker = raw(`"$MW_STATE_DIR/steps/$MW_COMPONENT/${buildStep}/made"`);
+    const checks = sh`${raw(toolsCheck(r, upgrading))}
 if [ -e ${marker} ]; then
     echo "middleware: the ${raw(role)} this library built is here"
 elif [ -n "$mw_problems" ]; then
@@ -110,7 +80,6 @@ if [ -x "$mw_cbin/pg_isready" ]; then
     "$mw_cbin/pg_isready" -q -h ${r.master.address} -p "$mw_port" -t 5 ||
         mw_problem ${`the master's PostgreSQL at ${r.master.address}:${r.port} does not accept connections from this host`}
 fi
-mw_verdict ${role}
 `;
-    return { forward, inverse: "" };
+    return { forward: sh`${raw(postgresShell(r))}${raw(precheckFraming(checks, role))}`, inverse: "" };
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Reversible } from "../core/actions/reversible";
+import { precheckFraming } from "../core/actions/precheck";
 import { raw, sh } from "../core/shell";
 import type { ResolvedRedisHa } from "./args";
 import { managedPaths, Role } from "./files";
@@ -45,12 +46,7 @@ mw_free_kb=$(df -Pk "$mw_probe" | awk 'NR == 2 { print $4 }')
 [ "$(mw_info_field master_host "$mw_repl")" = ${peer} ] || mw_problem ${`the slave does not replicate from ${peer}`}
 [ "$(mw_info_field master_link_status "$mw_repl")" = up ] || mw_problem 'the replication link to the master is not up'
 ! mw_has_vip || mw_problem ${`the slave holds the VIP ${r.vip.address}; it must be on the master`}`;
-    const forward = sh`${raw(redisPreamble(r))}
-L=${l.cli}
-mw_problems=''
-mw_problem() { mw_problems="$mw_problems
-  - $1"; }
-for p in ${legacyBackupPaths(r)} ${l.cli}; do
+    const checks = sh`for p in ${legacyBackupPaths(r)} ${l.cli}; do
     [ -e "$p" ] || mw_problem "legacy path $p is missing"
     [ ! -e "$p"_bak ] || mw_problem "$p"'_bak exists already: an earlier migration was not rolled back'
 done
@@ -63,11 +59,9 @@ ${raw(roleCheck)}
 else
     mw_problem 'AUTH with the configured password failed on the legacy redis (or it is down)'
 fi
-if [ -n "$mw_problems" ]; then
-    printf 'middleware: pre-check failed on this %s:%s\\n' ${role} "$mw_problems" >&2
-    exit 1
-fi
-echo ${`middleware: pre-check passed (${role})`}
 `;
+    const forward = sh`${raw(redisPreamble(r))}
+L=${l.cli}
+${raw(precheckFraming(checks, role))}`;
     return { forward, inverse: "" };
 }

@@ -70,7 +70,7 @@ describe("PostgreSQL steps on sandbox hosts", function () {
         try {
             const res = await precheck(POSTGRES_STEPS.standbyPrecheck);
             assert.equal(res.code, 1);
-            assert.match(res.stderr, /pre-check failed \(standby\):\n {2}- \/app\/pgsql\/data is not empty on this host: the standby is built only into an empty data directory/);
+            assert.match(res.stderr, /pre-check failed on this standby:\n {2}- \/app\/pgsql\/data is not empty on this host: the standby is built only into an empty data directory/);
         } finally {
             await exec(STANDBY, hadApp ? "rm -r /app/pgsql" : "rm -r /app");
         }
