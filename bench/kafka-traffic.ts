@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Consumer, Producer } from "kafkajs";
+import type { Consumer, Kafka, Producer } from "kafkajs";
 import { kafkaClient } from "../sandbox/sites/kafka-dataset";
 
 /** Where to send and read. */
@@ -35,6 +35,19 @@ export interface TrafficReport {
     readonly lost: number;
     /** The first of them (up to 20), to look for in the log. */
     readonly lostIds: readonly number[];
+    /**
+     * Where each of {@link lostIds} is, from a second read of the whole topic after the drain:
+     * `partition/offset` when the log holds it (the group was never given it), `not in the log`
+     * when no replica kept it (an acknowledged write lost by the cluster).
+     */
+    readonly lostWhere: Readonly<Record<number, string>>;
+    /**
+     * Offsets the consumer client (kafkajs) passed over, `partition/from-to at time`: each was
+     * read again by seeking back to it, so the group still consumes every message.
+     */
+    readonly clientSkips: readonly string[];
+    /** Offsets of the log the group was never given, per partition (ranges, `from-to`); a fresh group reads every offset. */
+    readonly skippedOffsets: Readonly<Record<number, readonly string[]>>;
     /** Consumptions beyond the first of an id (redelivery after a rebalance). */
     readonly duplicates: number;
     /** Consumed ids the producer never sent (must be 0). */
@@ -59,6 +72,12 @@ export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
     const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
     const counts = new Map<number, number>();
     const consumeTimes: number[] = [];
+    /** Every offset the group was given, of this run or an older one, per partition. */
+    const given = new Map<number, Set<number>>();
+    /** The offset the group should be given next, per partition. */
+    const next = new Map<number, number>();
+    const seekingTo = new Map<number, number>();
+    const clientSkips: string[] = [];
     let foreign = 0;
     const prefix = `${o.runId}:`;
     await consumer.connect();
@@ -69,7 +88,23 @@ export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
     let assigned = false;
     consumer.on(consumer.events.GROUP_JOIN, () => { assigned = true; });
     await consumer.run({
-        eachMessage: async ({ message }) => {
+        eachMessage: async ({ partition, message }) => {
+            const offset = Number(message.offset);
+            // Offsets of this topic are contiguous (no compaction, no transactions): a message
+            // past the next one expected means the client skipped some. Read them again, and say so.
+            const expected = next.get(partition);
+            if (expected !== undefined && offset > expected) {
+                if (seekingTo.get(partition) !== expected) {
+                    clientSkips.push(`${partition}/${expected}${offset - 1 > expected ? `-${offset - 1}` : ""} at ${new Date().toISOString()}`);
+                    seekingTo.set(partition, expected);
+                }
+                consumer.seek({ topic: o.topic, partition, offset: String(expected) });
+                return;
+            }
+            seekingTo.delete(partition);
+            next.set(partition, offset + 1);
+            if (!given.has(partition)) given.set(partition, new Set());
+            given.get(partition)!.add(offset);
             const id = message.value?.toString() ?? "";
             if (!id.startsWith(prefix)) return;
             const n = Number(id.slice(prefix.length));
@@ -119,14 +154,19 @@ export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
                 return max;
             };
             const consumedTimes = [...consumeTimes].sort((a, b) => a - b);
+            const lost = acked.filter((n) => !counts.has(n));
+            const lostWhere = lost.length ? await whereInLog(kafka, o.topic, prefix, lost.slice(0, 20)) : {};
             return {
                 sent,
                 acknowledged: acked.length,
                 failed: sent - acked.length,
                 produceGapMs: gap(ackTimes, startedAt, stoppedAt),
                 consumeGapMs: consumedTimes.length ? gap(consumedTimes, consumedTimes[0], consumedTimes[consumedTimes.length - 1]) : Infinity,
-                lost: acked.filter((n) => !counts.has(n)).length,
-                lostIds: acked.filter((n) => !counts.has(n)).slice(0, 20),
+                lost: lost.length,
+                lostIds: lost.slice(0, 20),
+                lostWhere,
+                skippedOffsets: skipped(given),
+                clientSkips,
                 duplicates: [...counts.values()].reduce((d, c) => d + (c - 1), 0),
                 foreign: foreign + [...counts.keys()].filter((n) => n < 1 || n > sent).length,
                 failures,
@@ -134,4 +174,55 @@ export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
             };
         },
     };
+}
+
+/** Ranges of offsets missing from 0 to the highest offset given, per partition. */
+function skipped(given: Map<number, Set<number>>): Record<number, string[]> {
+    const out: Record<number, string[]> = {};
+    for (const [partition, offsets] of given) {
+        const max = Math.max(...offsets);
+        const ranges: string[] = [];
+        for (let o = 0; o <= max; o++) {
+            if (offsets.has(o)) continue;
+            const from = o;
+            while (o + 1 <= max && !offsets.has(o + 1)) o++;
+            ranges.push(from === o ? String(from) : `${from}-${o}`);
+        }
+        if (ranges.length) out[partition] = ranges;
+    }
+    return out;
+}
+
+/** Reads the whole topic once more with a throwaway group and says where each id is. */
+async function whereInLog(kafka: Kafka, topic: string, prefix: string, ids: readonly number[]): Promise<Record<number, string>> {
+    const where: Record<number, string> = Object.fromEntries(ids.map((n) => [n, "not in the log"]));
+    const wanted = new Set(ids);
+    const admin = kafka.admin();
+    const reader = kafka.consumer({ groupId: `${prefix}audit-${Date.now()}` });
+    try {
+        await admin.connect();
+        const high = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+        const done = new Set([...high].filter(([, h]) => h === 0).map(([p]) => p));
+        await reader.connect();
+        await reader.subscribe({ topic, fromBeginning: true });
+        let finished!: () => void;
+        const all = new Promise<void>((resolve) => { finished = resolve; });
+        await reader.run({
+            eachMessage: async ({ partition, message }) => {
+                const value = message.value?.toString() ?? "";
+                const n = value.startsWith(prefix) ? Number(value.slice(prefix.length)) : NaN;
+                if (wanted.has(n)) where[n] = `${partition}/${message.offset}`;
+                if (Number(message.offset) + 1 >= (high.get(partition) ?? 0)) done.add(partition);
+                if (done.size === high.size) finished();
+            },
+        });
+        if (done.size < high.size) await Promise.race([all, sleep(60_000)]);
+        if (done.size < high.size) for (const n of ids) if (where[n] === "not in the log") where[n] = "unknown (the topic could not be read to its end in 60 s)";
+    } catch (e) {
+        for (const n of ids) if (where[n] === "not in the log") where[n] = `unknown (${(e as Error).message})`;
+    } finally {
+        await reader.disconnect().catch(() => undefined);
+        await admin.disconnect().catch(() => undefined);
+    }
+    return where;
 }

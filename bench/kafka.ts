@@ -50,7 +50,8 @@ async function measured(label: string, inv: sandbox.Inventory, run: () => Promis
         acknowledged: r.acknowledged,
     };
     console.log(`bench: ${label}: ${JSON.stringify(figures)}, failed sends by cause ${JSON.stringify(r.failures)}` +
-        `${r.lost ? `, acknowledged but never consumed: ${r.lostIds.join(", ")}` : ""}`);
+        `${r.clientSkips.length ? `, offsets kafkajs passed over (read again): ${r.clientSkips.join(", ")}` : ""}` +
+        `${r.lost ? `, acknowledged but never consumed: ${r.lostIds.map((n) => `${n} (${r.lostWhere[n]})`).join(", ")}` : ""}`);
     return figures;
 }
 
