@@ -28,6 +28,20 @@ export interface InitScriptArgs {
      * @default - any live pid counts
      */
     readonly processName?: string;
+    /**
+     * How long `start` waits for the daemon's pid file before it fails. Raise it for a daemon
+     * that talks to its peers before it writes the file.
+     * @default 10
+     */
+    readonly startTimeoutSeconds?: number;
+    /**
+     * Whether `start` fails as soon as no process runs an executable named {@link processName}
+     * (checked each second), instead of waiting out {@link startTimeoutSeconds}: for a daemon
+     * that forks itself and, on a bad start (its port taken), exits before it writes its pid
+     * file. Needs `processName`, the daemon's executable's own name (no wrapper).
+     * @default false
+     */
+    readonly startFailsWithoutProcess?: boolean;
     /** @default - 60 seconds to stop before the script fails */
     readonly stopTimeoutSeconds?: number;
 }
@@ -39,7 +53,21 @@ export function sysvInitScript(a: InitScriptArgs): string {
         throw new Error(`sysvInitScript: ${JSON.stringify(a.processName)} is not a process name (up to 15 of A-Z a-z 0-9 . _ -)`);
     }
     // Without /proc (no comm to read) any live pid counts, as without processName.
+    if (a.startFailsWithoutProcess && a.processName === undefined) throw new Error("sysvInitScript: startFailsWithoutProcess needs a processName");
     const identity = a.processName === undefined ? "" : sh` && is_ours "$(cat "$PIDFILE")"`;
+    // By the executable's name: the init script's own shell carries the service's name as its
+    // comm. Without /proc nothing can be told, and the start waits its whole time.
+    const named = !a.startFailsWithoutProcess ? "" : sh`
+daemon_runs() {
+    readlink /proc/self/exe >/dev/null 2>&1 || return 0
+    for e in /proc/[0-9]*/exe; do
+        x=$(readlink "$e" 2>/dev/null) || continue
+        [ "\${x##*/}" = ${a.processName ?? ""} ] && return 0
+    done
+    return 1
+}`;
+    const gone = !a.startFailsWithoutProcess ? "" : sh`
+            if [ $((i % 10)) -eq 0 ] && ! daemon_runs; then echo "$SERVICE did not start: no ${raw(a.processName!)} process runs" >&2; exit 1; fi`;
     const isOurs = a.processName === undefined ? "" : sh`
 is_ours() {
     comm=$(cat "/proc/$1/comm" 2>/dev/null) || return 0
@@ -58,7 +86,7 @@ is_ours() {
 SERVICE=${a.service}
 PIDFILE=${a.pidFile}
 
-${raw(isOurs)}
+${raw(isOurs)}${raw(named)}
 is_running() {
     [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null${raw(identity)}
 }
@@ -71,7 +99,7 @@ ${raw(a.start)}
         i=0
         while ! is_running; do
             i=$((i + 1))
-            if [ "$i" -gt 100 ]; then echo "$SERVICE did not start" >&2; exit 1; fi
+            if [ "$i" -gt ${raw(String((a.startTimeoutSeconds ?? 10) * 10))} ]; then echo "$SERVICE did not start" >&2; exit 1; fi${raw(gone)}
             sleep 0.1
         done
         echo "$SERVICE started (pid $(cat "$PIDFILE"))"

@@ -12,13 +12,15 @@ import { sandboxUp } from "../support/hosts";
  * consumed with Kafka's own CLI classes; and a PostgreSQL 15 cluster from Debian's packages,
  * initialised, started, queried and stopped.
  *
- * Coexists with the suite's other tests on the legacy-redis site: works only under DIR on the
- * hosts, on ports 2181, 9092 and 55432, and stops (by pid) every process it started.
+ * Coexists with the suite's other tests on the legacy-redis site, and with any other site a
+ * developer left up (sandboxUp keeps it): works only under DIR on the hosts, on ports 12181,
+ * 19092 and 55432, which no site uses (legacy-kafka's ZooKeeper and brokers hold 2181 and 9092),
+ * and stops (by pid) every process it started.
  */
 
 const DIR = "/app/middleware-software-test";
-const ZK_PORT = 2181;
-const KAFKA_PORT = 9092;
+const ZK_PORT = 12181;
+const KAFKA_PORT = 19092;
 const PG_PORT = 55432;
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 const TOPIC = "sandbox-middleware-test";
