@@ -113,21 +113,30 @@ describe("FastDfs through the engine", function () {
         await crashUp("up crashed in storage h1", at("h1", ids.storage("h1"), "forward", "files source removed"));
 
         // A storage that does not start: another process on h2 takes its storage port the moment the
-        // step writes the managed storage.conf (just before it starts the managed storage), for 6 s;
-        // the step's undo (after the init script's 10 s) starts the legacy storage on the freed port.
+        // step writes the managed storage.conf (just before it starts the managed storage), and
+        // lets it go once the managed storage's log says its bind failed: the init script fails the
+        // start at once (the storage is gone), and the step's undo starts the legacy storage on the
+        // freed port.
         const squat = `const fs = require('fs'), net = require('net'); const t0 = Date.now();
+const log = '/mysql/fastdfs/storage_base/logs/storaged.log';
+const size = () => { try { return fs.statSync(log).size; } catch (e) { return 0; } };
 const poll = setInterval(() => {
     if (Date.now() - t0 > 600000) process.exit(1);
     if (!fs.existsSync('/mysql/fastdfs/conf/storage.conf')) return;
     clearInterval(poll);
+    const from = size();
     net.createServer().listen(${s.inv.fastdfs!.storagePort}, () => console.log('listening'));
-    setTimeout(() => process.exit(0), 6000);
+    setInterval(() => {
+        const text = size() > from ? fs.readFileSync(log).subarray(from).toString() : '';
+        if (/bind port ${s.inv.fastdfs!.storagePort} failed/.test(text)) { console.log('bind refused'); process.exit(0); }
+        if (Date.now() - t0 > 600000) process.exit(1);
+    }, 5);
 }, 5);`;
         const squatter = exec("h2", `exec ${process.execPath} -e "$1"`.replace("$1", squat.replace(/"/g, '\\"').replace(/\n/g, " ")));
         const notStarted = await s.withClient("up with h2's storage port taken", async () => {
             failure = (await s.timed("up (storage h2 fails to start)", up)).error;
         }, SETTLE_MS);
-        assert.match((await squatter).stdout, /listening/, "the squatter held the port");
+        assert.match((await squatter).stdout, /listening\s+bind refused/, "the squatter held the port until the managed storage's bind failed");
         assert.ok(failure, "up fails");
         assert.match(failure!.message, new RegExp(`fastdfs/${ids.storage("h2")} on h2`), `the error names the step and host: ${said(failure!)}`);
         assert.match(failure!.message, /managed storage did not start/, said(failure!));
