@@ -46,8 +46,6 @@ export interface TrafficReport {
      * read again by seeking back to it, so the group still consumes every message.
      */
     readonly clientSkips: readonly string[];
-    /** Offsets of the log the group was never given, per partition (ranges, `from-to`); a fresh group reads every offset. */
-    readonly skippedOffsets: Readonly<Record<number, readonly string[]>>;
     /** Consumptions beyond the first of an id (redelivery after a rebalance). */
     readonly duplicates: number;
     /** Consumed ids the producer never sent (must be 0). */
@@ -72,8 +70,6 @@ export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
     const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
     const counts = new Map<number, number>();
     const consumeTimes: number[] = [];
-    /** Every offset the group was given, of this run or an older one, per partition. */
-    const given = new Map<number, Set<number>>();
     /** The offset the group should be given next, per partition. */
     const next = new Map<number, number>();
     const seekingTo = new Map<number, number>();
@@ -103,8 +99,6 @@ export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
             }
             seekingTo.delete(partition);
             next.set(partition, offset + 1);
-            if (!given.has(partition)) given.set(partition, new Set());
-            given.get(partition)!.add(offset);
             const id = message.value?.toString() ?? "";
             if (!id.startsWith(prefix)) return;
             const n = Number(id.slice(prefix.length));
@@ -165,7 +159,6 @@ export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
                 lost: lost.length,
                 lostIds: lost.slice(0, 20),
                 lostWhere,
-                skippedOffsets: skipped(given),
                 clientSkips,
                 duplicates: [...counts.values()].reduce((d, c) => d + (c - 1), 0),
                 foreign: foreign + [...counts.keys()].filter((n) => n < 1 || n > sent).length,
@@ -174,23 +167,6 @@ export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
             };
         },
     };
-}
-
-/** Ranges of offsets missing from 0 to the highest offset given, per partition. */
-function skipped(given: Map<number, Set<number>>): Record<number, string[]> {
-    const out: Record<number, string[]> = {};
-    for (const [partition, offsets] of given) {
-        const max = Math.max(...offsets);
-        const ranges: string[] = [];
-        for (let o = 0; o <= max; o++) {
-            if (offsets.has(o)) continue;
-            const from = o;
-            while (o + 1 <= max && !offsets.has(o + 1)) o++;
-            ranges.push(from === o ? String(from) : `${from}-${o}`);
-        }
-        if (ranges.length) out[partition] = ranges;
-    }
-    return out;
 }
 
 /** Reads the whole topic once more with a throwaway group and says where each id is. */

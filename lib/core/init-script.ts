@@ -52,8 +52,8 @@ export function sysvInitScript(a: InitScriptArgs): string {
     if (a.processName !== undefined && !/^[A-Za-z0-9._-]{1,15}$/.test(a.processName)) {
         throw new Error(`sysvInitScript: ${JSON.stringify(a.processName)} is not a process name (up to 15 of A-Z a-z 0-9 . _ -)`);
     }
-    // Without /proc (no comm to read) any live pid counts, as without processName.
     if (a.startFailsWithoutProcess && a.processName === undefined) throw new Error("sysvInitScript: startFailsWithoutProcess needs a processName");
+    // Without /proc (no comm to read) any live pid counts, as without processName.
     const identity = a.processName === undefined ? "" : sh` && is_ours "$(cat "$PIDFILE")"`;
     // By the executable's name: the init script's own shell carries the service's name as its
     // comm. Without /proc nothing can be told, and the start waits its whole time.

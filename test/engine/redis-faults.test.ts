@@ -5,6 +5,7 @@ import { REDIS_STEPS } from "../../lib/redis/plan";
 import { READY_STEP } from "../../lib/core/materialize";
 import { journalMark, journalSince } from "../support/journal";
 import { existingWithSuffix, redisDigest, redisInfo, redisOnHost, vipHolders } from "../support/redis";
+import { libraryLines } from "../support/engine-error";
 import {
     assertLegacyTreesBack, backupsLeft, COMPONENT, HOSTS, LEGACY_EXECUTABLE, legacyTrees, MANAGED_REDIS, MASTER, PORT, RedisScenario, RENAMED,
     settleConcurrent, SLAVE, sleep, story,
@@ -69,8 +70,7 @@ async function upFailsInTheSwitch(): Promise<{ error: Error; lines: string[] }> 
     await fault(MASTER, "fill-disk");
     const { error } = await s.timed(`up with ${MASTER}'s disk full`, () => s.stack!.up());
     assert.ok(error, "up must fail");
-    const diagnostic = [...new Set(error.message.split("\n").map((l) => l.trim()).filter((l) => /^(error: redis\/|middleware: |its inverse|undoing)/.test(l)))];
-    console.log(`      the engine reported:\n${diagnostic.map((l) => `        | ${l}`).join("\n")}`);
+    console.log(`      the engine reported:\n${libraryLines(error).map((l) => `        | ${l}`).join("\n")}`);
     assert.match(error.message, new RegExp(`${COMPONENT}/${REDIS_STEPS.masterSwitch} on ${MASTER}: forward action failed with exit code 1`));
     assert.match(error.message, /middleware: SAVE answered ERR, expected OK/, "the host's stderr (the refused SAVE) is in the error");
     const lines = story(await journalSince(since, COMPONENT));

@@ -54,6 +54,20 @@ describe("core/init-script", function () {
         }
     });
 
+    it("with startFailsWithoutProcess, waits for a daemon that writes its pid file late while its executable runs", () => {
+        // The daemon is `sleep` (its executable's name), alive from the start, its pid file after 2.5 s:
+        // two of the per-second checks pass before it.
+        const pidFile = path.join(dir, "late.pid");
+        const r = start({ service: "sleep", description: "late sleep", start: sh`        (sleep 2.5; echo $(exec sh -c 'echo $PPID') >${pidFile}; exec sleep 30) >/dev/null 2>&1 &`, pidFile, processName: "sleep", startTimeoutSeconds: 10, startFailsWithoutProcess: true });
+        try {
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.ok(r.seconds >= 2.5, `started after ${r.seconds} s`);
+        } finally {
+            const pid = Number(fs.readFileSync(pidFile, "utf8"));
+            if (pid > 1) process.kill(pid);
+        }
+    });
+
     it("refuses startFailsWithoutProcess without a processName", () => {
         assert.throws(() => sysvInitScript({ service: "x", description: "x", start: "true", pidFile: "/run/x.pid", startFailsWithoutProcess: true }), /needs a processName/);
     });
