@@ -61,6 +61,12 @@ export interface LocalStepArgs {
      * @default - 600 seconds ({@link DEFAULT_STEP_TIMEOUT_SECONDS})
      */
     readonly timeoutSeconds?: number;
+    /**
+     * The forward script's stdout may hold secrets (a config file's text it tells the program):
+     * it is not shown in the engine's output and is a secret output.
+     * @default - false: stdout is shown as the script runs
+     */
+    readonly secretStdout?: boolean;
 }
 
 /** The forward and inverse scripts of a local step, as `LocalStep` runs them (exported for tests). */
@@ -104,11 +110,12 @@ export class LocalStep extends local.Command {
                 stdin: args.stdin,
                 triggers: args.triggers,
                 addPreviousOutputInEnv: false,
+                logging: args.secretStdout ? "stderr" : undefined,
             },
             {
                 ...opts,
                 ignoreChanges: [...KEPT_AS_RUN, "interpreter", ...(opts?.ignoreChanges ?? [])],
-                additionalSecretOutputs: ["stdin", ...(opts?.additionalSecretOutputs ?? [])],
+                additionalSecretOutputs: ["stdin", ...(args.secretStdout ? ["stdout"] : []), ...(opts?.additionalSecretOutputs ?? [])],
                 customTimeouts: { create: engineTimeout, update: engineTimeout, delete: engineTimeout, ...opts?.customTimeouts },
             },
         );

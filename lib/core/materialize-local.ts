@@ -19,12 +19,24 @@ export interface LocalTarget {
     readonly stateDir?: string;
 }
 
+/** What {@link materializeLocal} does beyond creating the steps. */
+export interface LocalStepOptions {
+    /** Ids of the steps whose stdout may hold secrets (`LocalStepArgs.secretStdout`). @default - none */
+    readonly secretStdout?: ReadonlySet<string>;
+    /**
+     * Called right after step `id` is created: resources it makes there (which may read the
+     * step's outputs) are what the steps after `id` wait on, instead of the step itself.
+     * @default - nothing is made between steps
+     */
+    readonly then?: (id: string, step: LocalStep) => pulumi.Resource[];
+}
+
 /**
  * Creates the steps of `plan` as children of `parent`, named `${component}-${target}-${id}`.
  *
  * @throws ConfigError when a step's id is not a name or it names another target
  */
-export function materializeLocal(plan: Plan, target: LocalTarget, parent: pulumi.Resource): ReadonlyMap<string, LocalStep> {
+export function materializeLocal(plan: Plan, target: LocalTarget, parent: pulumi.Resource, options: LocalStepOptions = {}): ReadonlyMap<string, LocalStep> {
     const ordered = inOrder(plan);
     const p = new Problems();
     for (const s of ordered) {
@@ -33,8 +45,9 @@ export function materializeLocal(plan: Plan, target: LocalTarget, parent: pulumi
     }
     p.throwIfAny(plan.component);
     const steps = new Map<string, LocalStep>();
+    const waitedOn = new Map<string, pulumi.Resource[]>();
     for (const s of ordered) {
-        steps.set(s.id, new LocalStep(
+        const step = new LocalStep(
             `${plan.component}-${s.host}-${s.id}`,
             {
                 component: plan.component,
@@ -46,9 +59,13 @@ export function materializeLocal(plan: Plan, target: LocalTarget, parent: pulumi
                 stdin: s.stdin,
                 triggers: s.triggers ? [...s.triggers] : undefined,
                 timeoutSeconds: s.timeoutSeconds,
+                secretStdout: options.secretStdout?.has(s.id),
             },
-            { parent, dependsOn: (s.after ?? []).map((id) => steps.get(id)!), deleteBeforeReplace: (s.replace ?? "inverse-first") === "inverse-first" },
-        ));
+            { parent, dependsOn: (s.after ?? []).flatMap((id) => waitedOn.get(id)!), deleteBeforeReplace: (s.replace ?? "inverse-first") === "inverse-first" },
+        );
+        steps.set(s.id, step);
+        const made = options.then?.(s.id, step) ?? [];
+        waitedOn.set(s.id, made.length ? made : [step]);
     }
     return steps;
 }
