@@ -1,16 +1,17 @@
 /**
  * `ThreescaleRestore`: the runbook's restore of a 3scale installation's Redis databases and
- * zync's database on Kubernetes, as local steps that drive the cluster with kubectl; `destroy`
+ * zync's database on Kubernetes: ConfigMap changes, rollouts and scaling as `@pulumi/kubernetes`
+ * Patch resources, in-pod work as local steps that drive the cluster with kubectl; `destroy`
  * takes it back (ConfigMap text, replica counts and pre-restore data).
  *
  * @module
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { materializeLocal } from "../core/materialize-local";
-import { describePlan, Plan } from "../core/plan";
+import { describePlan } from "../core/plan";
 import { resolveThreescaleRestore, ThreescaleRestoreArgs } from "./args";
-import { planThreescaleRestore } from "./plan";
+import { planThreescaleRestore, ThreescalePlan } from "./plan";
+import { materializeRestore } from "./materialize";
 
 /** Type token of {@link ThreescaleRestore}; stable forever. */
 export const THREESCALE_RESTORE_TYPE = "middleware:threescale:ThreescaleRestore";
@@ -18,14 +19,14 @@ export const THREESCALE_RESTORE_TYPE = "middleware:threescale:ThreescaleRestore"
 /** A restore of 3scale's Redis and zync databases from backups, on its Kubernetes cluster. */
 export class ThreescaleRestore extends pulumi.ComponentResource {
     /** The steps, for the approval report (`describePlan`). */
-    readonly plan: Plan;
+    readonly plan: ThreescalePlan;
 
     /**
      * The plan for `args`, without creating anything.
      *
      * @throws ConfigError naming every invalid argument
      */
-    static planOf(name: string, args: ThreescaleRestoreArgs): Plan {
+    static planOf(name: string, args: ThreescaleRestoreArgs): ThreescalePlan {
         return planThreescaleRestore(name, resolveThreescaleRestore(name, args));
     }
 
@@ -43,11 +44,11 @@ export class ThreescaleRestore extends pulumi.ComponentResource {
             path.dirname(process.execPath),
             process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
         ];
-        materializeLocal(this.plan, {
+        materializeRestore(this.plan, {
             name: resolved.cluster,
             environment: { KUBECONFIG: resolved.kubeconfig, PATH: pathDirs.join(path.delimiter) },
             stateDir: resolved.stateDir,
-        }, this);
+        }, { kubeconfig: resolved.kubeconfig, namespace: resolved.namespace, rolloutTimeoutSeconds: resolved.rolloutTimeoutSeconds }, this);
         pulumi.log.info(describePlan(this.plan), this);
         this.registerOutputs({});
     }

@@ -1,8 +1,8 @@
 /**
  * The shell functions every step of the restore starts with: kubectl against the cluster's
  * namespace, bounded rollouts, a ConfigMap key read and written as exact text, commands in a
- * Deployment's pod, and waits. `node` (there wherever a Pulumi TypeScript program runs) turns
- * text into JSON for `kubectl patch`.
+ * Deployment's pod, values told to the program (the step's stdout), and waits. `node` (there
+ * wherever a Pulumi TypeScript program runs) turns text into JSON for `kubectl patch`.
  *
  * @module
  */
@@ -46,6 +46,15 @@ process.stdout.write(d[process.argv[2]]);' "$3.json" "$2" >"$3.part"
 # Sets key $2 of ConfigMap $1 to the exact text of file $3 (the other keys stay as they are).
 mw_cm_put() {
     k patch configmap "$1" --type merge -p "$(node -e 'process.stdout.write(JSON.stringify({ data: { [process.argv[2]]: require("fs").readFileSync(process.argv[1], "utf8") } }))' "$3" "$2")" >/dev/null
+}
+# Tells the program a value the step learnt (its stdout, read by emittedValues): key $1, value $2.
+mw_emit() { printf '%s=%s\\n' "$1" "$2"; }
+# The same for the exact text of file $2, base64-encoded.
+mw_emit_file() { printf '%s=base64:%s\\n' "$1" "$(base64 -w0 <"$2")"; }
+# Removes the annotation the restore's Patches force their fields with from objects of kind $1.
+mw_unforce() {
+    mw_kind=$1; shift
+    for mw_o in "$@"; do k annotate "$mw_kind" "$mw_o" pulumi.com/patchForce- >/dev/null; done
 }
 # Runs sh script $2 (arguments after it) in the pod of Deployment $1.
 mw_in_pod() {

@@ -2,7 +2,10 @@
  * The plan of a 3scale restore: the runbook's phases as steps on the cluster, in order. Redis
  * first (persistence off, each restored Redis's data swapped, every AOF rewritten, persistence
  * back), then zync (scale to 0, load, scale back), then the dependants rolled out. One after
- * the other, as the runbook does them: a failed phase stops what comes after it.
+ * the other, as the runbook does them: a failed phase stops what comes after it. ConfigMap
+ * changes, their rollouts, the scaling and the dependants' rollout are cluster changes made by
+ * `@pulumi/kubernetes` ({@link ClusterWave}) after the local step that keeps what they replace
+ * and whose inverse puts it back; in-pod work (files, AOF rewrite, the dump) is local steps.
  *
  * @module
  */
@@ -12,8 +15,12 @@ import { sequence } from "../core/order";
 import type { Reversible } from "../core/actions/reversible";
 import type { ResolvedThreescaleRestore } from "./args";
 import { kubectlPrelude } from "./kubectl-sh";
-import { persistenceOff, persistenceOn, REDIS_STEPS, rewriteAof, rewriteAofFunction, rolloutConfigFunction, swapData } from "./redis-phases";
-import { loadDump, loadFunction, scaleDown, scaleUp, ZYNC_STEPS } from "./zync-phases";
+import { describeChange, type ClusterWave, type Emitted } from "./cluster-changes";
+import {
+    CONFIG_ROLLOUT_ATTEMPTS, persistenceChanges, persistenceLive, persistenceOff, persistenceOn, REDIS_STEPS, rewriteAof, rewriteAofFunction,
+    rolloutConfigFunction, swapData,
+} from "./redis-phases";
+import { loadDump, loadFunction, scaleChanges, scaleDown, scaleUp, ZYNC_STEPS } from "./zync-phases";
 
 /** The step id of the dependants' rollout. */
 export const ROLLOUT_DEPENDANTS_STEP = "rollout-dependants";
@@ -24,10 +31,20 @@ const STEP_MARGIN_SECONDS = 300;
 /** Time limit of the dump's load. */
 const LOAD_TIMEOUT_SECONDS = 3600;
 
+/**
+ * A restore's plan: its local steps (the approval report's lines) and the cluster changes that
+ * `@pulumi/kubernetes` makes between them.
+ */
+export interface ThreescalePlan extends Plan {
+    readonly waves: readonly ClusterWave[];
+}
+
 type Unordered = Omit<PlannedStep, "after">;
 
+const changeList = (waves: readonly ClusterWave[]) => waves.flatMap((w) => w.changes.map(describeChange)).join("; ");
+
 /** The plan of restore `name` on the cluster. */
-export function planThreescaleRestore(name: string, r: ResolvedThreescaleRestore): Plan {
+export function planThreescaleRestore(name: string, r: ResolvedThreescaleRestore): ThreescalePlan {
     const prelude = [kubectlPrelude(r), r.redis ? rewriteAofFunction() + rolloutConfigFunction() : "", r.zync ? loadFunction(r.zync) : ""].join("");
     const framed = (a: Reversible): Reversible => ({
         forward: prelude + a.forward,
@@ -35,42 +52,57 @@ export function planThreescaleRestore(name: string, r: ResolvedThreescaleRestore
     });
     // A forward step waits for its rollouts and may then run its undo, which waits again.
     const rollouts = (n: number) => 2 * n * r.rolloutTimeoutSeconds + STEP_MARGIN_SECONDS;
-    const step = (id: string, summary: string, action: Reversible, timeoutSeconds: number, notice?: string): Unordered => ({
-        id, host: r.cluster, summary, action: framed(action), timeoutSeconds, notice,
-    });
     const steps: Unordered[] = [];
+    const waves: ClusterWave[] = [];
+    /** A step, and the cluster changes that follow it (named in its summary). */
+    const step = (id: string, summary: string, action: Reversible, timeoutSeconds: number, then: readonly ClusterWave[] = [], notice?: string) => {
+        const changes = then.length ? `; then ${changeList(then)}` : "";
+        steps.push({ id, host: r.cluster, summary: summary + changes, action: framed(action), timeoutSeconds, notice });
+        waves.push(...then);
+    };
+    const check = (id: string, summary: string, action: Reversible, timeoutSeconds: number) => {
+        steps.push({ id, host: r.cluster, kind: "check", summary, action: framed(action), timeoutSeconds });
+    };
     if (r.redis) {
         const x = r.redis;
         const users = x.configUsers.join(", ");
-        steps.push(step(REDIS_STEPS.persistenceOff,
-            `${x.configMap}: comment out the save lines, appendonly no (text kept); roll out ${users}`,
-            persistenceOff(x), rollouts(2 * x.configUsers.length),
-            `${users} restart without persistence: writes until the config is back live in memory only`));
+        const off = REDIS_STEPS.persistenceOff;
+        step(off, `${x.configMap}: keep the text, write it with the save lines commented out, save "", appendonly no`,
+            persistenceOff(x), rollouts(x.configUsers.length),
+            persistenceChanges(x, "persistence-off", { step: off, key: "off" }, { step: off, key: "at" }),
+            `${users} restart without persistence: writes until the config is back live in memory only`);
+        check(REDIS_STEPS.offLive, `${users}: run without persistence (CONFIG GET); one that got the old text rolled out again`,
+            persistenceLive(x, "off"), rollouts(CONFIG_ROLLOUT_ATTEMPTS * x.configUsers.length));
         for (const { deployment, backup } of x.restore) {
-            steps.push(step(REDIS_STEPS.swap(deployment),
-                `${deployment}: dump.rdb and appendonly.aof to -old, copy in ${backup}, roll out`,
-                swapData(x, deployment, backup), rollouts(2), `${deployment} restarts and serves the backup's data`));
+            step(REDIS_STEPS.swap(deployment), `${deployment}: dump.rdb and appendonly.aof to -old, copy in ${backup}, roll out`,
+                swapData(x, deployment, backup), rollouts(2), [], `${deployment} restarts and serves the backup's data`);
         }
         for (const user of x.configUsers) {
-            steps.push(step(REDIS_STEPS.rewrite(user), `${user}: BGREWRITEAOF, wait for aof_rewrite_in_progress:0`, rewriteAof(user), rollouts(2)));
+            step(REDIS_STEPS.rewrite(user), `${user}: BGREWRITEAOF, wait for aof_rewrite_in_progress:0`, rewriteAof(user), rollouts(2));
         }
-        steps.push(step(REDIS_STEPS.persistenceOn,
-            `${x.configMap}: the text from before (save lines, appendonly yes); roll out ${users}`,
-            persistenceOn(x), rollouts(x.configUsers.length), `${users} restart`));
+        const on = REDIS_STEPS.persistenceOn;
+        step(on, `${x.configMap}: keep the text without persistence`, persistenceOn(x), rollouts(x.configUsers.length),
+            persistenceChanges(x, "persistence-on", { step: off, key: "before" }, { step: on, key: "at" }), `${users} restart`);
+        check(REDIS_STEPS.onLive, `${users}: run with the save lines and appendonly of the text from before (CONFIG GET)`,
+            persistenceLive(x, "before"), rollouts(CONFIG_ROLLOUT_ATTEMPTS * x.configUsers.length));
     }
     if (r.zync) {
         const z = r.zync;
         const consumers = z.consumers.join(", ");
-        steps.push(step(ZYNC_STEPS.scaleDown, `${consumers}: remember the replica counts, scale to 0`, scaleDown(z), rollouts(z.consumers.length),
-            `${consumers} stop`));
-        steps.push(step(ZYNC_STEPS.load, `${z.databaseDeployment}: dump ${z.database} as it is, copy in ${z.backup}, gunzip into psql`,
-            loadDump(z), LOAD_TIMEOUT_SECONDS + rollouts(1)));
-        steps.push(step(ZYNC_STEPS.scaleUp, `${consumers}: scale back to the remembered counts`, scaleUp(z), rollouts(z.consumers.length)));
+        step(ZYNC_STEPS.scaleDown, `${consumers}: keep the replica counts`, scaleDown(z), rollouts(z.consumers.length),
+            [scaleChanges(z, ZYNC_STEPS.scaleDown, "zero")], `${consumers} stop`);
+        step(ZYNC_STEPS.load, `${z.databaseDeployment}: once ${consumers} have no pod, dump ${z.database} as it is, copy in ${z.backup}, gunzip into psql`,
+            loadDump(z), LOAD_TIMEOUT_SECONDS + rollouts(1 + z.consumers.length));
+        step(ZYNC_STEPS.scaleUp, `${consumers}: check the kept counts`, scaleUp(z), rollouts(z.consumers.length),
+            [scaleChanges(z, ZYNC_STEPS.scaleUp, "kept")]);
     }
     if (r.dependants.length) {
-        const body = sh`mw_rollout ${r.dependants}\n`;
-        steps.push(step(ROLLOUT_DEPENDANTS_STEP, `roll out ${r.dependants.join(", ")}`, { forward: body, inverse: body },
-            rollouts(r.dependants.length), `${r.dependants.join(", ")} restart`));
+        const at: Emitted = { step: ROLLOUT_DEPENDANTS_STEP, key: "at" };
+        step(ROLLOUT_DEPENDANTS_STEP, `note when the dependants roll out`,
+            { forward: sh`mw_emit at "$(date -u +%Y-%m-%dT%H:%M:%SZ)"\n`, inverse: sh`mw_unforce deployment ${r.dependants}\nmw_rollout ${r.dependants}\n` },
+            rollouts(r.dependants.length),
+            [{ after: ROLLOUT_DEPENDANTS_STEP, changes: r.dependants.map((d) => ({ kind: "rollout", id: `${d}-rollout`, deployment: d, phase: "restored", at }) as const) }],
+            `${r.dependants.join(", ")} restart`);
     }
-    return { component: name, steps: sequence(steps) };
+    return { component: name, steps: sequence(steps), waves };
 }

@@ -9,6 +9,7 @@
 import { raw, sh } from "../core/shell";
 import type { Reversible } from "../core/actions/reversible";
 import type { ResolvedThreescaleRestore } from "./args";
+import type { ClusterWave, Emitted } from "./cluster-changes";
 
 type RedisArgs = NonNullable<ResolvedThreescaleRestore["redis"]>;
 
@@ -18,6 +19,9 @@ export const REDIS_STEPS = {
     swap: (deployment: string) => `${deployment}-swap-data`,
     rewrite: (deployment: string) => `${deployment}-rewrite-aof`,
     persistenceOn: "redis-persistence-on",
+    /** The checks after each config phase's rollouts. */
+    offLive: "redis-persistence-off-live",
+    onLive: "redis-persistence-on-live",
 } as const;
 
 /** The files a restore moves aside (`<file>-old`) in Redis's data directory. */
@@ -55,26 +59,22 @@ mw_rewrite_aof() {
 export const CONFIG_ROLLOUT_ATTEMPTS = 5;
 
 /**
- * Shell function `mw_rollout_config <file> <deployment>...`: rolls the Deployments out until each
- * Redis runs with the `appendonly` and `save` of config text `<file>` (`CONFIG GET`). A pod
- * created right after the ConfigMap changed can still mount the kubelet's cached old text; it
- * is rolled out again, up to {@link CONFIG_ROLLOUT_ATTEMPTS} times.
+ * Shell functions `mw_config_live <file> <deployment>...`: waits for the Deployments and checks
+ * that each Redis runs with the `appendonly` and `save` of config text `<file>` (`CONFIG GET`). A
+ * pod created right after the ConfigMap changed can still mount the kubelet's cached old text;
+ * it is rolled out again, up to {@link CONFIG_ROLLOUT_ATTEMPTS} rollouts in all.
+ * `mw_rollout_config <file> <deployment>...` rolls them out first.
  */
 export function rolloutConfigFunction(): string {
-    return sh`mw_rollout_config() {
+    return sh`mw_config_live() {
     mw_f=$1; shift
     mw_ap=$(sed -n 's/^appendonly[[:space:]]\\{1,\\}\\([a-z]*\\).*/\\1/p' "$mw_f" | tail -n 1)
     mw_sv=$(sed -n 's/^save[[:space:]]\\{1,\\}//p' "$mw_f" | tr '\\n' ' ' | sed -e 's/""//g' -e 's/  */ /g' -e 's/^ //' -e 's/ $//')
     mw_has_save=$(grep -c '^save[[:space:]]' "$mw_f" || :)
     mw_pending="$*"
-    mw_try=0
-    while [ -n "$mw_pending" ]; do
-        mw_try=$((mw_try + 1))
-        if [ "$mw_try" -gt ${raw(String(CONFIG_ROLLOUT_ATTEMPTS))} ]; then
-            printf 'middleware: %s still run(s) without appendonly %s / save "%s" of the ConfigMap after %s rollouts\\n' "$mw_pending" "$mw_ap" "$mw_sv" ${raw(String(CONFIG_ROLLOUT_ATTEMPTS))} >&2
-            return 1
-        fi
-        mw_rollout $mw_pending
+    mw_try=1
+    while :; do
+        mw_wait_ready $mw_pending
         mw_left=''
         for mw_u in $mw_pending; do
             mw_got_ap=$(k exec "deployment/$mw_u" -- redis-cli CONFIG GET appendonly | tr -d '\\r' | sed -n 2p)
@@ -83,22 +83,38 @@ export function rolloutConfigFunction(): string {
             if [ "$mw_has_save" -gt 0 ] && [ "$mw_got_sv" != "$mw_sv" ]; then mw_left="$mw_left $mw_u"; fi
         done
         mw_pending=\${mw_left# }
-        if [ -n "$mw_pending" ]; then
-            printf 'middleware: %s started with the old config text; rolling out again\\n' "$mw_pending" >&2
-            sleep 2
+        if [ -z "$mw_pending" ]; then return 0; fi
+        if [ "$mw_try" -ge ${raw(String(CONFIG_ROLLOUT_ATTEMPTS))} ]; then
+            printf 'middleware: %s still run(s) without appendonly %s / save "%s" of the ConfigMap after %s rollouts\\n' "$mw_pending" "$mw_ap" "$mw_sv" ${raw(String(CONFIG_ROLLOUT_ATTEMPTS))} >&2
+            return 1
         fi
+        printf 'middleware: %s started with the old config text; rolling out again\\n' "$mw_pending" >&2
+        mw_try=$((mw_try + 1))
+        sleep 2
+        for mw_d in $mw_pending; do k rollout restart "deployment/$mw_d" >/dev/null; done
     done
+}
+mw_rollout_config() {
+    mw_rf=$1; shift
+    for mw_d in "$@"; do k rollout restart "deployment/$mw_d" >/dev/null; done
+    mw_config_live "$mw_rf" "$@"
 }
 `;
 }
 
+/** Where the persistence-off step keeps the ConfigMap's text: `before` (as it was) and `off`. */
+const OFF_DIR = raw(`"$MW_STATE_DIR/steps/$MW_COMPONENT/${REDIS_STEPS.persistenceOff}"`);
+
 /**
- * Phase 1: remembers the ConfigMap's text (once: a resumed run keeps the first), comments out
- * the `save` lines and adds `save ""` (commented out alone, Redis falls back to its built-in
- * save points and its shutdown SAVE overwrites the backup copied in next), sets
- * `appendonly no`, and rolls every Redis that mounts it out. Its inverse
- * rewrites the AOF of the Redis that are not restored (they took writes meanwhile, which only
- * their RDB holds), puts the remembered text back and rolls them out.
+ * Phase 1, its local step: keeps the ConfigMap's text (once: a resumed run keeps the first) and
+ * writes the text without persistence next to it: the `save` lines commented out, `save ""`
+ * added (commented out alone, Redis falls back to its built-in save points and its shutdown
+ * SAVE overwrites the backup copied in next), `appendonly no`. It tells the program both texts
+ * (`before`, `off`) and when it ran (`at`); a ConfigMap Patch then sets `off` and Deployment
+ * Patches roll the Redis out ({@link persistenceChanges}). Its inverse rewrites the AOF of the
+ * Redis that are not restored (they took writes meanwhile, which only their RDB holds), puts the
+ * kept text back, removes the Patches' `pulumi.com/patchForce` annotation and rolls every Redis
+ * of the ConfigMap out.
  */
 export function persistenceOff(r: RedisArgs): Reversible {
     const users = r.configUsers;
@@ -109,20 +125,42 @@ if [ ! -f "$MW_STEP_DIR/before" ]; then mw_cm_get ${r.configMap} ${r.configKey} 
 sed -e 's/^save[[:space:]]/# &/' -e 's/^appendonly[[:space:]].*/appendonly no/' "$MW_STEP_DIR/before" >"$MW_STEP_DIR/off"
 if [ -s "$MW_STEP_DIR/off" ] && [ -n "$(tail -c 1 "$MW_STEP_DIR/off")" ]; then echo >>"$MW_STEP_DIR/off"; fi
 if ! grep -q '^appendonly no$' "$MW_STEP_DIR/off"; then echo 'appendonly no' >>"$MW_STEP_DIR/off"; fi
-# Without any save line Redis keeps its built-in save points, and the SAVE of a shutdown would
-# overwrite the backup copied in next; save "" turns snapshots off.
 echo 'save ""' >>"$MW_STEP_DIR/off"
-mw_cm_put ${r.configMap} ${r.configKey} "$MW_STEP_DIR/off"
-mw_rollout_config "$MW_STEP_DIR/off" ${users}
+mw_emit at "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+mw_emit_file before "$MW_STEP_DIR/before"
+mw_emit_file off "$MW_STEP_DIR/off"
 `,
         inverse: sh`if [ -f "$MW_STEP_DIR/before" ]; then
     for mw_u in ${keptAsIs}; do mw_wait_ready "$mw_u"; mw_rewrite_aof "$mw_u"; done
     mw_cm_put ${r.configMap} ${r.configKey} "$MW_STEP_DIR/before"
+    mw_unforce configmap ${r.configMap}
+    mw_unforce deployment ${users}
     mw_rollout_config "$MW_STEP_DIR/before" ${users}
     rm -rf "$MW_STEP_DIR"
 fi
 `,
     };
+}
+
+/**
+ * A config phase's changes through `@pulumi/kubernetes`: the ConfigMap's key set to the text
+ * step `textStep` emitted as `textKey`, then every Redis of the ConfigMap rolled out.
+ */
+export function persistenceChanges(r: RedisArgs, phase: string, text: Emitted, at: Emitted): ClusterWave[] {
+    return [
+        { after: at.step, changes: [{ kind: "config", id: `${phase}-${r.configMap}`, configMap: r.configMap, key: r.configKey, text }] },
+        { after: at.step, changes: r.configUsers.map((d) => ({ kind: "rollout", id: `${phase}-${d}-rollout`, deployment: d, phase, at }) as const) },
+    ];
+}
+
+/**
+ * A config phase's check, after its rollouts: each Redis runs with the `appendonly` and `save`
+ * of the text (`CONFIG GET`); one that mounted the kubelet's cached old text is rolled out again
+ * ({@link CONFIG_ROLLOUT_ATTEMPTS}). Nothing to undo.
+ */
+export function persistenceLive(r: RedisArgs, textFile: "off" | "before"): Reversible {
+    return { forward: sh`mw_config_live ${OFF_DIR}/${raw(textFile)} ${r.configUsers}
+`, inverse: "" };
 }
 
 /**
@@ -183,21 +221,21 @@ mw_rewrite_aof ${deployment}
 }
 
 /**
- * Phase 4: puts the ConfigMap's text from before the restore back (the `save` lines and
- * `appendonly yes`), remembering the text it replaces, and rolls the Redis out: they load the
- * rewritten AOF. The inverse puts persistence off again, as phase 1 left it.
+ * Phase 4, its local step: checks that the text from before the restore is still kept, keeps
+ * the text it will replace (persistence off) and tells when it ran; a ConfigMap Patch then puts
+ * the text from before back (the `save` lines and `appendonly yes`) and Deployment Patches roll
+ * the Redis out: they load the rewritten AOF. Its inverse puts persistence off again, as phase 1
+ * left it, and rolls them out.
  */
 export function persistenceOn(r: RedisArgs): Reversible {
-    const offDir = raw(`"$MW_STATE_DIR/steps/$MW_COMPONENT/${REDIS_STEPS.persistenceOff}"`);
     return {
-        forward: sh`if [ ! -f ${offDir}/before ]; then
-    printf 'middleware: %s/before, the ConfigMap text from before the restore, is gone\\n' ${offDir} >&2
+        forward: sh`if [ ! -f ${OFF_DIR}/before ]; then
+    printf 'middleware: %s/before, the ConfigMap text from before the restore, is gone\\n' ${OFF_DIR} >&2
     exit 1
 fi
 mkdir -p "$MW_STEP_DIR"
 if [ ! -f "$MW_STEP_DIR/before" ]; then mw_cm_get ${r.configMap} ${r.configKey} "$MW_STEP_DIR/before"; fi
-mw_cm_put ${r.configMap} ${r.configKey} ${offDir}/before
-mw_rollout_config ${offDir}/before ${r.configUsers}
+mw_emit at "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 `,
         inverse: sh`if [ -f "$MW_STEP_DIR/before" ]; then
     mw_cm_put ${r.configMap} ${r.configKey} "$MW_STEP_DIR/before"

@@ -1,13 +1,15 @@
 /**
  * The runbook's zync restore as reversible actions (bodies for the local steps, after
- * {@link kubectlPrelude}): zync and zync-que scaled to 0 with their counts remembered, the
- * gzipped dump copied into the database's pod and loaded with `psql`, the counts put back.
+ * {@link kubectlPrelude}) and the scaling they lead to: zync and zync-que scaled to 0 with their
+ * counts remembered, the gzipped dump copied into the database's pod and loaded with `psql`, the
+ * counts put back.
  *
  * @module
  */
 import { raw, sh } from "../core/shell";
 import type { Reversible } from "../core/actions/reversible";
 import type { ResolvedThreescaleRestore } from "./args";
+import type { ClusterWave, Emitted } from "./cluster-changes";
 
 type ZyncArgs = NonNullable<ResolvedThreescaleRestore["zync"]>;
 
@@ -42,7 +44,12 @@ export function loadFunction(z: ZyncArgs): string {
 `;
 }
 
-/** Remembers the consumers' replica counts (once) and scales them to 0; the inverse scales them back to those counts. */
+/**
+ * The scale-down's local step: keeps the consumers' replica counts (once) and tells them to the
+ * program (`replicas.<deployment>`); Deployment Patches then scale the consumers to 0
+ * ({@link scaleChanges}). The inverse scales them back to the kept counts (and removes the
+ * Patches' `pulumi.com/patchForce` annotation) and waits for them.
+ */
 export function scaleDown(z: ZyncArgs): Reversible {
     return {
         forward: sh`mkdir -p "$MW_STEP_DIR"
@@ -50,11 +57,11 @@ if [ ! -f "$MW_STEP_DIR/replicas" ]; then
     for mw_d in ${z.consumers}; do printf '%s %s\\n' "$mw_d" "$(k get deployment "$mw_d" -o jsonpath='{.spec.replicas}')"; done >"$MW_STEP_DIR/replicas.part"
     mv "$MW_STEP_DIR/replicas.part" "$MW_STEP_DIR/replicas"
 fi
-for mw_d in ${z.consumers}; do k scale "deployment/$mw_d" --replicas=0 >/dev/null; done
-for mw_d in ${z.consumers}; do mw_pods_gone "$mw_d"; done
+while read -r mw_d mw_n; do mw_emit "replicas.$mw_d" "$mw_n"; done <"$MW_STEP_DIR/replicas"
 `,
         inverse: sh`if [ -f "$MW_STEP_DIR/replicas" ]; then
     while read -r mw_d mw_n; do k scale "deployment/$mw_d" --replicas="$mw_n" >/dev/null; done <"$MW_STEP_DIR/replicas"
+    mw_unforce deployment ${z.consumers}
     mw_wait_ready ${z.consumers}
     rm -rf "$MW_STEP_DIR"
 fi
@@ -62,14 +69,30 @@ fi
     };
 }
 
+/** The count of consumer `deployment` the scale-down kept. */
+export function keptReplicas(deployment: string): Emitted {
+    return { step: ZYNC_STEPS.scaleDown, key: `replicas.${deployment}` };
+}
+
+/** Deployment Patches that scale every consumer to `to`: 0, or the counts the scale-down kept. */
+export function scaleChanges(z: ZyncArgs, after: string, to: "zero" | "kept"): ClusterWave {
+    return {
+        after,
+        changes: z.consumers.map((d) => ({
+            kind: "scale", id: `${d}-scale-${to === "zero" ? "down" : "up"}`, deployment: d, replicas: to === "zero" ? 0 : keptReplicas(d),
+        }) as const),
+    };
+}
+
 /**
- * Dumps the database as it is (once, gzipped, into the step folder: what `destroy` loads back),
+ * Waits until the consumers have no pod left, dumps the database as it is (once, gzipped, into the step folder: what `destroy` loads back),
  * then loads the backup. The inverse loads the pre-restore dump.
  */
 export function loadDump(z: ZyncArgs): Reversible {
     const dump = `pg_dump --clean --if-exists "$@" >/tmp/middleware-zync-before.sql && gzip -c /tmp/middleware-zync-before.sql; rc=$?; rm -f /tmp/middleware-zync-before.sql; exit $rc`;
     return {
-        forward: sh`mw_wait_ready ${z.databaseDeployment}
+        forward: sh`for mw_d in ${z.consumers}; do mw_pods_gone "$mw_d"; done
+mw_wait_ready ${z.databaseDeployment}
 mkdir -p "$MW_STEP_DIR"
 if [ ! -f "$MW_STEP_DIR/before.sql.gz" ]; then
     mw_in_pod ${z.databaseDeployment} ${dump} ${connection(z).filter((a) => a !== "-d")} </dev/null >"$MW_STEP_DIR/before.sql.gz.part"
@@ -86,15 +109,16 @@ fi
     };
 }
 
-/** Scales the consumers back to the counts remembered by the scale-down; the inverse scales them to 0 again. */
+/**
+ * The scale-up's local step: checks that the kept counts are still there; Deployment Patches
+ * then scale the consumers back to them ({@link scaleChanges}). The inverse scales them to 0 again.
+ */
 export function scaleUp(z: ZyncArgs): Reversible {
     return {
         forward: sh`if [ ! -f ${REMEMBERED} ]; then
     printf 'middleware: %s, the replica counts from before the restore, is gone\\n' ${REMEMBERED} >&2
     exit 1
 fi
-while read -r mw_d mw_n; do k scale "deployment/$mw_d" --replicas="$mw_n" >/dev/null; done <${REMEMBERED}
-mw_wait_ready ${z.consumers}
 `,
         inverse: sh`for mw_d in ${z.consumers}; do k scale "deployment/$mw_d" --replicas=0 >/dev/null; done
 for mw_d in ${z.consumers}; do mw_pods_gone "$mw_d"; done

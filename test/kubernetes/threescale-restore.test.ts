@@ -16,11 +16,14 @@ import { threescaleSiteUp } from "../support/threescale-site";
 
 /*
  * The 3scale restore through the real engine on the sandbox's cluster (real pods, kubectl run by
- * local Commands): a rollout that never becomes ready (the node tainted once phase 1 is done)
- * fails `up` naming the data swap; a re-`up` resumes from there and finishes the restore (each Redis serves the backup, its save lines and
- * appendonly yes are back, its AOF rewritten; zync holds the dump's rows, its Deployments back at
- * their counts); a second `up` runs nothing; `destroy` brings back the pre-restore data files,
- * ConfigMap text, rows and counts.
+ * local Commands, ConfigMap changes, rollouts and scaling by @pulumi/kubernetes Patches): a
+ * rollout that never becomes ready fails `up`, twice: the node tainted before phase 1's
+ * rollouts fails their DeploymentPatch; a re-`up` resumes them and, the node tainted again once
+ * phase 1 is checked, fails at the data swap's rollout (a local step, whose undo runs). The next
+ * `up` resumes from there and finishes the restore (each Redis serves the backup, its save lines
+ * and appendonly yes are back, its AOF rewritten; zync holds the dump's rows, its Deployments back
+ * at their counts); a second `up` runs nothing; `destroy` brings back the pre-restore data files,
+ * ConfigMap text, annotations, rows and counts.
  */
 
 const PROGRAM = path.join(__dirname, "fixtures", "threescale-restore");
@@ -38,6 +41,8 @@ interface SiteState {
     readonly files: Record<string, Record<string, string>>;
     readonly rows: Record<string, number>;
     readonly replicas: Record<string, number>;
+    /** The ConfigMap's and Deployments' annotations, but the revision the Deployment controller counts. */
+    readonly annotations: Record<string, Record<string, string>>;
 }
 
 const sha = (file: string) => (fs.existsSync(file) ? createHash("sha256").update(fs.readFileSync(file)).digest("hex") : "absent");
@@ -76,9 +81,14 @@ describe("3scale restore through the engine on the sandbox's cluster", function 
             const dir = facts.volumes[`${d}-storage`].onMachine;
             files[d] = Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, sha(path.join(dir, f))]));
         }
-        const deployments = JSON.parse(await k.must(["get", "deployments", "-o", "json"])).items as { metadata: { name: string }; spec: { replicas: number } }[];
+        const deployments = JSON.parse(await k.must(["get", "deployments", "-o", "json"])).items as { metadata: { name: string; annotations?: Record<string, string> }; spec: { replicas: number } }[];
         const replicas = Object.fromEntries(deployments.filter((d) => (CONSUMERS as readonly string[]).includes(d.metadata.name)).map((d) => [d.metadata.name, d.spec.replicas]));
-        return { config: cm.data["redis.conf"], digests, files, rows: await zyncRows(k), replicas };
+        const annotations: Record<string, Record<string, string>> = { "configmap/redis-config": cm.metadata.annotations ?? {} };
+        for (const d of deployments) {
+            const { "deployment.kubernetes.io/revision": _revision, ...rest } = d.metadata.annotations ?? {};
+            annotations[`deployment/${d.metadata.name}`] = rest;
+        }
+        return { config: cm.data["redis.conf"], digests, files, rows: await zyncRows(k), replicas, annotations };
     }
 
     async function zyncOverPg(): Promise<number> {
@@ -140,13 +150,13 @@ describe("3scale restore through the engine on the sandbox's cluster", function 
         if (figures.length) console.log(`      figures:\n${figures.map((f) => `        ${f}`).join("\n")}`);
     });
 
-    it("fails `up` naming the step when a rolled-out pod never becomes ready (node tainted once phase 1 is done); the state holds phase 1 only", async function () {
-        // Taint the node as soon as the journal shows phase 1 done: the data swap's rollout then never gets a pod.
+    /** `up` with the node tainted `NoSchedule` as soon as the journal shows step `step` done: no rollout after it gets a pod. */
+    async function upTaintedAfter(step: string, what: string): Promise<Error | undefined> {
         let tainted = false;
         const watcher = (async () => {
             const deadline = Date.now() + 300_000;
             while (!tainted && Date.now() < deadline) {
-                if (journalLines().some((l) => l.endsWith("\tredis-persistence-off\tforward\tok"))) {
+                if (journalLines().some((l) => l.endsWith(`\t${step}\tforward\tok`))) {
                     await k.must(["taint", "nodes", facts.node, `${TAINT}:NoSchedule`]);
                     tainted = true;
                     return;
@@ -154,22 +164,45 @@ describe("3scale restore through the engine on the sandbox's cluster", function 
                 await new Promise((resolve) => setTimeout(resolve, 100));
             }
         })();
-        let error: Error | undefined;
         try {
-            await timed("up, the node tainted after phase 1 (fails)", () => stack.up());
+            await timed(what, () => stack.up());
+            return undefined;
         } catch (e) {
-            error = e as Error;
+            return e as Error;
         } finally {
             tainted = true;
             await watcher;
             await k.must(["taint", "nodes", facts.node, `${TAINT}:NoSchedule-`]).catch(() => undefined);
         }
+    }
+
+    /** The restore's steps and Patches in the state, sorted (the rollouts of one phase finish in any order). */
+    async function stepsAndPatchesInState(): Promise<string[]> {
+        const state = await stack.exportStack();
+        return (state.deployment.resources ?? [])
+            .filter((r: { type: string }) => r.type === "command:local:Command" || (r.type.startsWith("kubernetes:") && r.type.endsWith("Patch")))
+            .map((r: { urn: string }) => r.urn.split("::").pop()!.replace(/^threescale-restore-cluster-/, "")).sort();
+    }
+
+    it("fails `up` naming the Patch whose rollout never becomes ready (node tainted once phase 1's step is done)", async function () {
+        const error = await upTaintedAfter("redis-persistence-off", "up, the node tainted before phase 1's rollouts (fails)");
+        assert.ok(error, "up succeeded although no pod could be scheduled");
+        assert.match(error.message, /DeploymentPatch::threescale-restore-cluster-persistence-off-backend-redis-rollout" was successfully created, but the Kubernetes API server reported that it failed to fully initialize or become live: 'backend-redis' timed out waiting to be Ready/);
+        assert.doesNotMatch(error.message, /=base64:/, "the ConfigMap's text the step tells the program is not shown");
+        assert.deepEqual(await stepsAndPatchesInState(), [
+            "redis-persistence-off", "persistence-off-redis-config", "persistence-off-backend-redis-rollout", "persistence-off-system-redis-rollout",
+        ].sort());
+    });
+
+    it("a re-`up` resumes the rollouts, then fails naming the data swap whose rollout never becomes ready (node tainted once phase 1 is checked)", async function () {
+        const error = await upTaintedAfter("redis-persistence-off-live", "up, the node tainted after phase 1 (fails)");
         assert.ok(error, "up succeeded although no pod could be scheduled");
         assert.match(error.message, /threescale-restore\/backend-redis-swap-data on cluster: forward action failed/);
         assert.match(error.message, /deployment backend-redis in namespace 3scale did not become ready within 25 s/);
-        const state = await stack.exportStack();
-        const done = (state.deployment.resources ?? []).filter((r: { type: string }) => r.type === "command:local:Command").map((r: { urn: string }) => r.urn.split("::").pop());
-        assert.deepEqual(done, ["threescale-restore-cluster-redis-persistence-off"]);
+        assert.deepEqual(await stepsAndPatchesInState(), [
+            "redis-persistence-off", "persistence-off-redis-config", "persistence-off-backend-redis-rollout", "persistence-off-system-redis-rollout",
+            "redis-persistence-off-live",
+        ].sort());
         for (const d of REDIS) await k.must(["rollout", "status", `deployment/${d}`, "--timeout=300s"]);
     });
 
@@ -199,6 +232,13 @@ describe("3scale restore through the engine on the sandbox's cluster", function 
         assert.equal(await zyncOverPg(), facts.zync.backupRows.tenants);
         assert.deepEqual(now.replicas, start.replicas);
         for (const d of CONSUMERS) await k.must(["rollout", "status", `deployment/${d}`, "--timeout=60s"]);
+        // The ConfigMap changes, rollouts and scaling went through @pulumi/kubernetes.
+        const state = await stack.exportStack();
+        const patches = (state.deployment.resources ?? []).filter((x: { type: string }) => x.type.startsWith("kubernetes:") && x.type.endsWith("Patch"))
+            .map((x: { type: string }) => x.type.split(":").pop());
+        assert.deepEqual(patches.sort(), [...Array(2).fill("ConfigMapPatch"), ...Array(4 + 4 + 5).fill("DeploymentPatch")]);
+        const worker = JSON.parse(await k.must(["get", "deployment", "backend-worker", "-o", "json"]));
+        assert.match(worker.spec.template.metadata.annotations["middleware.pulumi.com/restore-phase"], /^restored \d{4}-/);
     });
 
     it("a second `up` runs nothing", async function () {
@@ -223,6 +263,7 @@ describe("3scale restore through the engine on the sandbox's cluster", function 
         }
         assert.deepEqual(now.rows, start.rows);
         assert.deepEqual(now.replicas, start.replicas);
+        assert.deepEqual(now.annotations, start.annotations, "the objects' annotations as before (the Patches' pulumi.com/patchForce removed)");
         const journal = journalLines().map((l) => l.split("\t").slice(2).join(" "));
         assert.deepEqual(journal.filter((l) => l.endsWith("inverse ok")).slice(-10), [
             "rollout-dependants inverse ok", "zync-scale-up inverse ok", "zync-load-dump inverse ok", "zync-scale-down inverse ok",
