@@ -7,9 +7,11 @@ import { progress } from "../progress";
 import { middlewareCacheDir } from "./kafka-jars";
 
 /*
- * What a Kubernetes site runs on: the cluster binaries that tools/kubernetes-build.sh builds from
- * the Go module proxy into the cache, and Debian's etcd, containerd, runc, CNI plugins, busybox
- * and iptables. `npm run prerequisites` installs them after the suite's other prerequisites.
+ * What a Kubernetes site runs on: the cluster binaries and the `@pulumi/kubernetes` provider
+ * plugin that tools/kubernetes-build.sh builds from the Go module proxy into the cache (the
+ * plugin installed into the engine's PULUMI_HOME), and Debian's etcd, containerd, runc, CNI
+ * plugins, busybox and iptables. `npm run prerequisites` installs them after the suite's other
+ * prerequisites.
  */
 
 /** The Kubernetes release the sandbox cluster runs (see tools/kubernetes-build.sh). */
@@ -41,9 +43,18 @@ export function kubernetesBinDir(): string {
     return path.join(middlewareCacheDir(), "kubernetes", `kubernetes-v${KUBERNETES_VERSION}`, "bin");
 }
 
-/** Whether every binary of {@link KUBERNETES_BINARIES} is in the cache. */
+/**
+ * Where the engine loads the provider plugin of `@pulumi/kubernetes` from: the project's
+ * PULUMI_HOME (`.pulumi/home`, see tools/engine.ts), at the package's version.
+ */
+export function kubernetesPluginFile(): string {
+    const version: string = require("@pulumi/kubernetes/package.json").version;
+    return path.join(__dirname, "..", "..", ".pulumi", "home", "plugins", `resource-kubernetes-v${version}`, "pulumi-resource-kubernetes");
+}
+
+/** Whether every binary of {@link KUBERNETES_BINARIES} is in the cache and the provider plugin installed. */
 export function kubernetesBuildReady(): boolean {
-    return KUBERNETES_BINARIES.every((b) => fs.existsSync(path.join(kubernetesBinDir(), b)));
+    return KUBERNETES_BINARIES.every((b) => fs.existsSync(path.join(kubernetesBinDir(), b))) && fs.existsSync(kubernetesPluginFile());
 }
 
 /** What of a Kubernetes site's prerequisites is missing, one phrase per kind; installs nothing. */
@@ -51,25 +62,27 @@ export async function missingKubernetesPrerequisites(): Promise<string[]> {
     const missing: string[] = [];
     const packages = await missingPackages(KUBERNETES_PACKAGES);
     if (packages.length) missing.push(`Debian packages ${packages.join(", ")}`);
-    if (!kubernetesBuildReady()) missing.push(`Kubernetes ${KUBERNETES_VERSION} binaries (tools/kubernetes-build.sh, into ${kubernetesBinDir()})`);
+    if (!kubernetesBuildReady()) {
+        missing.push(`Kubernetes ${KUBERNETES_VERSION} binaries and the kubernetes provider plugin (tools/kubernetes-build.sh, into ${kubernetesBinDir()} and ${kubernetesPluginFile()})`);
+    }
     return missing;
 }
 
 /**
- * Installs the missing Debian packages and builds the cluster binaries (not the provider
- * plugin) when they are not cached; with everything there it only checks. The build's progress
- * lines go to stderr as it runs. It builds as many packages at once as the machine has cores
- * (`KUBERNETES_BUILD_JOBS` overrides it), under `nice -n 19`.
+ * Installs the missing Debian packages and builds the cluster binaries and the provider plugin
+ * when they are not cached (a cached plugin is only installed); with everything there it only
+ * checks. The build's progress lines go to stderr as it runs. It builds as many packages at once
+ * as the machine has cores (`KUBERNETES_BUILD_JOBS` overrides it), under `nice -n 19`.
  */
 export async function ensureKubernetesPrerequisites(): Promise<void> {
     await installPackages(KUBERNETES_PACKAGES);
     if (kubernetesBuildReady()) return;
-    progress(`building Kubernetes ${KUBERNETES_VERSION} (tools/kubernetes-build.sh --cluster-only; 5-13 minutes cold on 2 cores)`);
+    progress(`building Kubernetes ${KUBERNETES_VERSION} and its Pulumi provider plugin (tools/kubernetes-build.sh; 5-13 + 8-30 minutes cold on 2 cores)`);
     const env = { ...process.env, KUBERNETES_BUILD_JOBS: process.env.KUBERNETES_BUILD_JOBS ?? String(os.availableParallelism()) };
     const code = await new Promise<number>((resolve, reject) => {
-        const child = spawn("bash", [BUILD_SCRIPT, "--cluster-only"], { env, stdio: ["ignore", "ignore", "inherit"] });
+        const child = spawn("bash", [BUILD_SCRIPT], { env, stdio: ["ignore", "ignore", "inherit"] });
         child.on("error", reject);
         child.on("close", (c, signal) => resolve(c ?? (signal ? 128 : 1)));
     });
-    if (code !== 0) throw new Error(`tools/kubernetes-build.sh --cluster-only failed (exit ${code}); its output is above`);
+    if (code !== 0) throw new Error(`tools/kubernetes-build.sh failed (exit ${code}); its output is above`);
 }
