@@ -76,7 +76,7 @@ export interface ThreescaleRestoreArgs {
     /** Rolled out after the restore. @default - {@link DEFAULT_DEPENDANTS} */
     readonly dependants?: readonly string[];
     /**
-     * How long one rollout may take to become ready before its step fails.
+     * How long one rollout may take to become ready before its step or Patch fails.
      * @default - 300 seconds
      */
     readonly rolloutTimeoutSeconds?: number;

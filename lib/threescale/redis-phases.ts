@@ -1,8 +1,9 @@
 /**
  * The runbook's Redis restore as reversible actions (bodies for the local steps, after
- * {@link kubectlPrelude}): persistence off in the shared ConfigMap, the data files swapped for
- * the backup's, the AOF rewritten, persistence back. What each forward action replaces it keeps
- * in its step folder (`$MW_STEP_DIR`), and its inverse puts exactly that back.
+ * {@link kubectlPrelude}) and the cluster changes that follow them: persistence off in the
+ * shared ConfigMap, the data files swapped for the backup's, the AOF rewritten, persistence back.
+ * What each phase replaces its step keeps in its folder (`$MW_STEP_DIR`), and its inverse puts
+ * exactly that back.
  *
  * @module
  */
