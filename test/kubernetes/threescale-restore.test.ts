@@ -23,7 +23,9 @@ import { threescaleSiteUp } from "../support/threescale-site";
  * `up` resumes from there and finishes the restore (each Redis serves the backup, its save lines
  * and appendonly yes are back, its AOF rewritten; zync holds the dump's rows, its Deployments back
  * at their counts); a second `up` runs nothing; `destroy` brings back the pre-restore data files,
- * ConfigMap text, annotations, rows and counts.
+ * ConfigMap text, annotations, rows and counts. Last, an `up` that fails in phase 4's rollouts
+ * (data swapped, AOFs rewritten, a Patch not ready) is destroyed straight away: the site is back
+ * as at the start.
  */
 
 const PROGRAM = path.join(__dirname, "fixtures", "threescale-restore");
@@ -249,8 +251,8 @@ describe("3scale restore through the engine on the sandbox's cluster", function 
         assert.equal(journalLines().length, lines, "no script ran");
     });
 
-    it("`destroy` brings back the pre-restore data files, ConfigMap text, zync rows and replica counts", async function () {
-        await timed("destroy (rollback)", () => stack.destroy());
+    /** The site as before the restore: data, files, ConfigMap text, rows, counts and annotations. */
+    async function assertAsAtStart(): Promise<void> {
         const now = await siteState();
         assert.equal(now.config, start.config);
         assert.deepEqual(now.digests, start.digests);
@@ -259,16 +261,30 @@ describe("3scale restore through the engine on the sandbox's cluster", function 
             // and replaying a FLUSHALL from the AOF at start saves too), so its bytes change.
             assert.deepEqual(Object.keys(now.files[d]), Object.keys(start.files[d]), `${d}: the same files, no -old left`);
             assert.equal(now.files[d]["appendonly.aof"], start.files[d]["appendonly.aof"], `${d}: the AOF, which Redis loads, byte for byte`);
-            assert.ok(restored.files[d]["dump.rdb-old"]);
         }
         assert.deepEqual(now.rows, start.rows);
         assert.deepEqual(now.replicas, start.replicas);
         assert.deepEqual(now.annotations, start.annotations, "the objects' annotations as before (the Patches' pulumi.com/patchForce removed)");
+    }
+
+    it("`destroy` brings back the pre-restore data files, ConfigMap text, zync rows and replica counts", async function () {
+        await timed("destroy (rollback)", () => stack.destroy());
+        await assertAsAtStart();
+        for (const d of REDIS) assert.ok(restored.files[d]["dump.rdb-old"]);
         const journal = journalLines().map((l) => l.split("\t").slice(2).join(" "));
         assert.deepEqual(journal.filter((l) => l.endsWith("inverse ok")).slice(-10), [
             "rollout-dependants inverse ok", "zync-scale-up inverse ok", "zync-load-dump inverse ok", "zync-scale-down inverse ok",
             "redis-persistence-on inverse ok", "system-redis-rewrite-aof inverse ok", "backend-redis-rewrite-aof inverse ok",
             "system-redis-swap-data inverse ok", "backend-redis-swap-data inverse ok", "redis-persistence-off inverse ok",
         ]);
+    });
+
+    it("`destroy` straight from an `up` that failed in phase 4's rollouts (data swapped, AOFs rewritten) brings the site back", async function () {
+        const error = await upTaintedAfter("redis-persistence-on", "up again, the node tainted before phase 4's rollouts (fails)");
+        assert.ok(error, "up succeeded although no pod could be scheduled");
+        assert.match(error.message, /DeploymentPatch::threescale-restore-cluster-persistence-on-(backend|system)-redis-rollout" was successfully created, but .*timed out waiting to be Ready/);
+        assert.ok((await stepsAndPatchesInState()).includes("backend-redis-swap-data"), "the failed up had swapped the data");
+        await timed("destroy from the failed up", () => stack.destroy());
+        await assertAsAtStart();
     });
 });
