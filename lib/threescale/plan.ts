@@ -25,6 +25,9 @@ import { loadDump, loadFunction, scaleChanges, scaleDown, scaleUp, ZYNC_STEPS } 
 /** The step id of the dependants' rollout. */
 export const ROLLOUT_DEPENDANTS_STEP = "rollout-dependants";
 
+/** The step id of the last check: zync's consumers and the dependants rolled out and ready. */
+export const RESTORED_READY_STEP = "restored-ready";
+
 /** Seconds a step gets beyond its rollouts' time limits (kubectl calls, copies). */
 const STEP_MARGIN_SECONDS = 300;
 
@@ -103,6 +106,15 @@ export function planThreescaleRestore(name: string, r: ResolvedThreescaleRestore
             rollouts(r.dependants.length),
             [{ after: ROLLOUT_DEPENDANTS_STEP, changes: r.dependants.map((d) => ({ kind: "rollout", id: `${d}-rollout`, deployment: d, phase: "restored", at }) as const) }],
             `${r.dependants.join(", ")} restart`);
+    }
+    // A DeploymentPatch's own wait can report a rollout done before its pods exist: seen on
+    // Recreate rollouts caught between the old pods' scale-down and the new ReplicaSet ("Replicas
+    // scaled to 0", then "Deployment initialization complete", no pod schedulable). `kubectl
+    // rollout status` waits for the new generation's pods. The Redis rollouts have their checks.
+    const settled = [...(r.zync?.consumers ?? []), ...r.dependants];
+    if (settled.length) {
+        check(RESTORED_READY_STEP, `${settled.join(", ")}: rolled out and ready (kubectl rollout status)`,
+            { forward: sh`mw_wait_ready ${settled}\n`, inverse: "" }, rollouts(settled.length));
     }
     return { component: name, steps: sequence(steps), waves };
 }

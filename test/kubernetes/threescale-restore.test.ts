@@ -152,14 +152,24 @@ describe("3scale restore through the engine on the sandbox's cluster", function 
         if (figures.length) console.log(`      figures:\n${figures.map((f) => `        ${f}`).join("\n")}`);
     });
 
-    /** `up` with the node tainted `NoSchedule` as soon as the journal shows step `step` done: no rollout after it gets a pod. */
-    async function upTaintedAfter(step: string, what: string): Promise<Error | undefined> {
+    /**
+     * `up` with the node tainted `NoSchedule` (no rollout gets a pod): from the start, or as soon
+     * as this run's journal shows step `after` done. Pick a step that is followed by seconds of
+     * work needing no new pod, so the taint is in place before the next rollout.
+     */
+    async function upTainted(what: string, after?: string): Promise<Error | undefined> {
+        const taint = () => k.must(["taint", "nodes", facts.node, `${TAINT}:NoSchedule`]);
+        const earlier = journalLines().length;
         let tainted = false;
+        if (!after) {
+            await taint();
+            tainted = true;
+        }
         const watcher = (async () => {
             const deadline = Date.now() + 300_000;
             while (!tainted && Date.now() < deadline) {
-                if (journalLines().some((l) => l.endsWith(`\t${step}\tforward\tok`))) {
-                    await k.must(["taint", "nodes", facts.node, `${TAINT}:NoSchedule`]);
+                if (journalLines().slice(earlier).some((l) => l.endsWith(`\t${after}\tforward\tok`))) {
+                    await taint();
                     tainted = true;
                     return;
                 }
@@ -178,6 +188,23 @@ describe("3scale restore through the engine on the sandbox's cluster", function 
         }
     }
 
+    /**
+     * `up` failed on a Redis rollout of config phase `phase` that never got a pod: named by its
+     * DeploymentPatch or, when the Patch's own wait took the Recreate rollout's scale-down for
+     * done, by the `check` after it, which waits with `kubectl rollout status`.
+     */
+    function assertRolloutNeverReady(error: Error, phase: string, check: string): void {
+        const byPatch = new RegExp(`DeploymentPatch::threescale-restore-cluster-${phase}-(backend|system)-redis-rollout" was successfully created, but the Kubernetes API server reported that it failed to fully initialize or become live: '(backend|system)-redis' timed out waiting to be Ready`);
+        const byCheck = [
+            new RegExp(`threescale-restore/${check} on cluster: forward action failed`),
+            new RegExp(`deployment (backend|system)-redis in namespace 3scale did not become ready within ${ROLLOUT_TIMEOUT_SECONDS} s`),
+        ];
+        const named = byPatch.test(error.message) ? "its DeploymentPatch" : byCheck.every((r) => r.test(error.message)) ? check : undefined;
+        assert.ok(named, `neither the rollout's Patch nor ${check} named the rollout that never became ready:\n${error.message.slice(-4000)}`);
+        figures.push(`${phase} rollout never ready: named by ${named}`);
+        console.log(`      ${figures[figures.length - 1]}`);
+    }
+
     /** The restore's steps and Patches in the state, sorted (the rollouts of one phase finish in any order). */
     async function stepsAndPatchesInState(): Promise<string[]> {
         const state = await stack.exportStack();
@@ -186,10 +213,10 @@ describe("3scale restore through the engine on the sandbox's cluster", function 
             .map((r: { urn: string }) => r.urn.split("::").pop()!.replace(/^threescale-restore-cluster-/, "")).sort();
     }
 
-    it("fails `up` naming the Patch whose rollout never becomes ready (node tainted once phase 1's step is done)", async function () {
-        const error = await upTaintedAfter("redis-persistence-off", "up, the node tainted before phase 1's rollouts (fails)");
+    it("fails `up` naming the Patch whose rollout never becomes ready (node tainted from the start: phase 1's step needs no new pod)", async function () {
+        const error = await upTainted("up, the node tainted before phase 1's rollouts (fails)");
         assert.ok(error, "up succeeded although no pod could be scheduled");
-        assert.match(error.message, /DeploymentPatch::threescale-restore-cluster-persistence-off-backend-redis-rollout" was successfully created, but the Kubernetes API server reported that it failed to fully initialize or become live: 'backend-redis' timed out waiting to be Ready/);
+        assertRolloutNeverReady(error, "persistence-off", "redis-persistence-off-live");
         assert.doesNotMatch(error.message, /=base64:/, "the ConfigMap's text the step tells the program is not shown");
         assert.deepEqual(await stepsAndPatchesInState(), [
             "redis-persistence-off", "persistence-off-redis-config", "persistence-off-backend-redis-rollout", "persistence-off-system-redis-rollout",
@@ -197,7 +224,7 @@ describe("3scale restore through the engine on the sandbox's cluster", function 
     });
 
     it("a re-`up` resumes the rollouts, then fails naming the data swap whose rollout never becomes ready (node tainted once phase 1 is checked)", async function () {
-        const error = await upTaintedAfter("redis-persistence-off-live", "up, the node tainted after phase 1 (fails)");
+        const error = await upTainted("up, the node tainted after phase 1 (fails)", "redis-persistence-off-live");
         assert.ok(error, "up succeeded although no pod could be scheduled");
         assert.match(error.message, /threescale-restore\/backend-redis-swap-data on cluster: forward action failed/);
         assert.match(error.message, /deployment backend-redis in namespace 3scale did not become ready within 25 s/);
@@ -241,6 +268,7 @@ describe("3scale restore through the engine on the sandbox's cluster", function 
         assert.deepEqual(patches.sort(), [...Array(2).fill("ConfigMapPatch"), ...Array(4 + 4 + 5).fill("DeploymentPatch")]);
         const worker = JSON.parse(await k.must(["get", "deployment", "backend-worker", "-o", "json"]));
         assert.match(worker.spec.template.metadata.annotations["middleware.pulumi.com/restore-phase"], /^restored \d{4}-/);
+        assert.ok(journalLines().some((l) => l.endsWith("\trestored-ready\tforward\tok")), "the last check waited for the consumers and dependants");
     });
 
     it("a second `up` runs nothing", async function () {
@@ -280,9 +308,9 @@ describe("3scale restore through the engine on the sandbox's cluster", function 
     });
 
     it("`destroy` straight from an `up` that failed in phase 4's rollouts (data swapped, AOFs rewritten) brings the site back", async function () {
-        const error = await upTaintedAfter("redis-persistence-on", "up again, the node tainted before phase 4's rollouts (fails)");
+        const error = await upTainted("up again, the node tainted before phase 4's rollouts (fails)", "system-redis-swap-data");
         assert.ok(error, "up succeeded although no pod could be scheduled");
-        assert.match(error.message, /DeploymentPatch::threescale-restore-cluster-persistence-on-(backend|system)-redis-rollout" was successfully created, but .*timed out waiting to be Ready/);
+        assertRolloutNeverReady(error, "persistence-on", "redis-persistence-on-live");
         assert.ok((await stepsAndPatchesInState()).includes("backend-redis-swap-data"), "the failed up had swapped the data");
         await timed("destroy from the failed up", () => stack.destroy());
         await assertAsAtStart();

@@ -27,7 +27,7 @@ function problems(args: ThreescaleRestoreArgs): string[] {
 }
 
 describe("threescale/plan", () => {
-    it("orders the runbook's phases: Redis config off, swaps, AOF rewrites, config back, zync down/load/up, dependants", () => {
+    it("orders the runbook's phases: Redis config off, swaps, AOF rewrites, config back, zync down/load/up, dependants, all ready", () => {
         const plan = ThreescaleRestore.planOf("restore", ARGS);
         assert.deepStrictEqual(inOrder(plan).map((s) => `${s.host}/${s.id}`), [
             "cluster/redis-persistence-off",
@@ -42,6 +42,7 @@ describe("threescale/plan", () => {
             "cluster/zync-load-dump",
             "cluster/zync-scale-up",
             "cluster/rollout-dependants",
+            "cluster/restored-ready",
         ]);
     });
 
