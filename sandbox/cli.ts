@@ -15,14 +15,14 @@ const USAGE = `usage: npm run sandbox -- COMMAND
                       --site legacy-kafka: Kafka 2.3.0 + ZooKeeper 3.5.6 on h1-h3 (--hosts 3; --keys N seeded messages)
                       --site legacy-fastdfs: FastDFS trackers, storages and nginx on h1 h2 (about 2000 files seeded; --keys N files), h3 empty (--hosts 3)
                       --site 3scale: a one-node Kubernetes cluster on h1 with 3scale's Redis, zync and dependants
-                      as pods, and backup artefacts (needs prerequisites --kubernetes: a 13-20 minute build cold)
+                      as pods, and backup artefacts (needs prerequisites --kubernetes: a 12-20 minute build cold)
                       --redis-version: legacy-redis on ${redisVersions().join(", ")} (default ${DEBIAN_REDIS_VERSION}, Debian's)
                       (installs missing prerequisites first, as the next command does)
   prerequisites [--check] [--kubernetes]
                       install what the sandbox and the tests need: Debian packages, the Kafka and
                       ZooKeeper jars and the Redis 6.2 builds from Maven Central, PostgreSQL builds,
                       FastDFS and nginx built from the vendored sources, and what site 3scale needs
-                      (npm run prerequisites; the Kubernetes build takes 13-20 minutes cold);
+                      (npm run prerequisites; the Kubernetes build takes 12-20 minutes cold);
                       --check: only say what is missing;
                       --kubernetes: only what site 3scale needs (Debian's etcd, containerd, runc, CNI
                       plugins, busybox, iptables; Kubernetes and its Pulumi provider plugin built by

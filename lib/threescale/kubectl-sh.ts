@@ -44,10 +44,13 @@ process.stdout.write(d[process.argv[2]]);' "$3.json" "$2" >"$3.part"
     mv "$3.part" "$3"
 }
 # Sets key $2 of ConfigMap $1 to the exact text of file $3 (the other keys stay as they are).
+# The patch goes through a file: the text (a password, maybe) never reaches kubectl's argv.
 mw_cm_put() {
-    k patch configmap "$1" --type merge -p "$(node -e 'process.stdout.write(JSON.stringify({ data: { [process.argv[2]]: require("fs").readFileSync(process.argv[1], "utf8") } }))' "$3" "$2")" >/dev/null
+    node -e 'process.stdout.write(JSON.stringify({ data: { [process.argv[2]]: require("fs").readFileSync(process.argv[1], "utf8") } }))' "$3" "$2" >"$3.patch.json"
+    k patch configmap "$1" --type merge --patch-file "$3.patch.json" >/dev/null
+    rm -f "$3.patch.json"
 }
-# Tells the program a value the step learnt (its stdout, read by emittedValues): key $1, value $2.
+# Tells the program a value the step learnt (its stdout, read by emittedValue): key $1, value $2.
 mw_emit() { printf '%s=%s\\n' "$1" "$2"; }
 # The same for the exact text of file $2, base64-encoded.
 mw_emit_file() { printf '%s=base64:%s\\n' "$1" "$(base64 -w0 <"$2")"; }

@@ -57,19 +57,19 @@ export function materializeRestore(plan: ThreescalePlan, local: LocalTarget, clu
         const metadata = { name: c.kind === "config" ? c.configMap : c.deployment, namespace: cluster.namespace, annotations: FORCE };
         switch (c.kind) {
             case "config":
+                // The text comes from a secret stdout; the object's data the provider reads back is kept secret too.
                 return new k8s.core.v1.ConfigMapPatch(name(c.id), {
                     metadata,
                     data: { [c.key]: stdoutOf(c.text.step).apply((out) => emittedValue(out, c.text)) },
-                }, opts);
+                }, { ...opts, additionalSecretOutputs: ["data"] });
             case "rollout":
                 return new k8s.apps.v1.DeploymentPatch(name(c.id), {
                     metadata,
                     spec: { template: { metadata: { annotations: { [ROLLOUT_ANNOTATION]: stdoutOf(c.at.step).apply((out) => `${c.phase} ${emittedValue(out, c.at)}`) } } } },
                 }, opts);
             case "scale": {
-                const replicas = typeof c.replicas === "number"
-                    ? pulumi.output(c.replicas)
-                    : stdoutOf(c.replicas.step).apply((out) => Number(emittedValue(out, c.replicas as { step: string; key: string })));
+                const kept = c.replicas;
+                const replicas = typeof kept === "number" ? pulumi.output(kept) : stdoutOf(kept.step).apply((out) => Number(emittedValue(out, kept)));
                 return new k8s.apps.v1.DeploymentPatch(name(c.id), { metadata, spec: { replicas } }, opts);
             }
         }

@@ -85,8 +85,9 @@ export function scaleChanges(z: ZyncArgs, after: string, to: "zero" | "kept"): C
 }
 
 /**
- * Waits until the consumers have no pod left, dumps the database as it is (once, gzipped, into the step folder: what `destroy` loads back),
- * then loads the backup. The inverse loads the pre-restore dump.
+ * Waits until the consumers have no pod left, dumps the database as it is (once, gzipped, into
+ * the step folder: what `destroy` loads back), then loads the backup. The inverse loads the
+ * pre-restore dump.
  */
 export function loadDump(z: ZyncArgs): Reversible {
     const dump = `pg_dump --clean --if-exists "$@" >/tmp/middleware-zync-before.sql && gzip -c /tmp/middleware-zync-before.sql; rc=$?; rm -f /tmp/middleware-zync-before.sql; exit $rc`;

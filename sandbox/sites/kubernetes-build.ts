@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { installPackages, missingPackages } from "../prerequisites";
 import { progress } from "../progress";
+import { pulumiHome } from "../../tools/engine";
 import { middlewareCacheDir } from "./kafka-jars";
 
 /*
@@ -49,7 +50,7 @@ export function kubernetesBinDir(): string {
  */
 export function kubernetesPluginFile(): string {
     const version: string = require("@pulumi/kubernetes/package.json").version;
-    return path.join(__dirname, "..", "..", ".pulumi", "home", "plugins", `resource-kubernetes-v${version}`, "pulumi-resource-kubernetes");
+    return path.join(pulumiHome(), "plugins", `resource-kubernetes-v${version}`, "pulumi-resource-kubernetes");
 }
 
 /** Whether every binary of {@link KUBERNETES_BINARIES} is in the cache and the provider plugin installed. */
@@ -77,7 +78,7 @@ export async function missingKubernetesPrerequisites(): Promise<string[]> {
 export async function ensureKubernetesPrerequisites(): Promise<void> {
     await installPackages(KUBERNETES_PACKAGES);
     if (kubernetesBuildReady()) return;
-    progress(`building Kubernetes ${KUBERNETES_VERSION} and its Pulumi provider plugin (tools/kubernetes-build.sh; 5-13 + 8-30 minutes cold on 2 cores)`);
+    progress(`building Kubernetes ${KUBERNETES_VERSION} and its Pulumi provider plugin (tools/kubernetes-build.sh; 12-20 minutes cold on 2 cores)`);
     const env = { ...process.env, KUBERNETES_BUILD_JOBS: process.env.KUBERNETES_BUILD_JOBS ?? String(os.availableParallelism()) };
     const code = await new Promise<number>((resolve, reject) => {
         const child = spawn("bash", [BUILD_SCRIPT], { env, stdio: ["ignore", "ignore", "inherit"] });

@@ -11,7 +11,7 @@ import { missingKubernetesPrerequisites } from "../../sandbox/sites/kubernetes-b
 import type { ThreescaleFacts } from "../../sandbox/sites/threescale";
 import { ZYNC_DATABASE, ZYNC_USER } from "../../sandbox/sites/threescale-manifests";
 import { zyncRows } from "../../sandbox/sites/threescale-data";
-import { forgetStack, localStack } from "../../tools/engine";
+import { checkpointPath, forgetStack, localStack } from "../../tools/engine";
 import { threescaleSiteUp } from "../support/threescale-site";
 
 /*
@@ -266,6 +266,16 @@ describe("3scale restore through the engine on the sandbox's cluster", function 
         const patches = (state.deployment.resources ?? []).filter((x: { type: string }) => x.type.startsWith("kubernetes:") && x.type.endsWith("Patch"))
             .map((x: { type: string }) => x.type.split(":").pop());
         assert.deepEqual(patches.sort(), [...Array(2).fill("ConfigMapPatch"), ...Array(4 + 4 + 5).fill("DeploymentPatch")]);
+        // The ConfigMap's text (it may hold a password) is in the checkpoint only as ciphertext.
+        const checkpoint = fs.readFileSync(checkpointPath(PROJECT, STACK), "utf8");
+        assert.ok(!checkpoint.includes(JSON.stringify(start.config).slice(1, -1)), "the ConfigMap's text is not in the state in clear");
+        assert.ok(!checkpoint.includes(Buffer.from(start.config).toString("base64")), "nor base64-encoded");
+        /** Held, as ciphertext (the whole value, or its keys' values). */
+        const ciphertext = (v: unknown) => JSON.stringify(v ?? null).includes('"ciphertext":');
+        for (const r of JSON.parse(checkpoint).checkpoint.latest.resources as { type: string; urn: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }[]) {
+            if (r.type === "kubernetes:core/v1:ConfigMapPatch") assert.ok(ciphertext(r.inputs?.data) && ciphertext(r.outputs?.data), `${r.urn}: data is ciphertext`);
+            if (r.urn.endsWith("-redis-persistence-off")) assert.ok(ciphertext(r.outputs?.stdout), `${r.urn}: stdout is ciphertext`);
+        }
         const worker = JSON.parse(await k.must(["get", "deployment", "backend-worker", "-o", "json"]));
         assert.match(worker.spec.template.metadata.annotations["middleware.pulumi.com/restore-phase"], /^restored \d{4}-/);
         assert.ok(journalLines().some((l) => l.endsWith("\trestored-ready\tforward\tok")), "the last check waited for the consumers and dependants");
