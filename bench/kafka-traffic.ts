@@ -38,9 +38,15 @@ export interface TrafficReport {
     /**
      * Where each of {@link lostIds} is, from a second read of the whole topic after the drain:
      * `partition/offset` when the log holds it (the group was never given it), `not in the log`
-     * when no replica kept it (an acknowledged write lost by the cluster).
+     * when no replica kept it; either way followed by the offset the broker acknowledged it at
+     * and what that offset holds.
      */
     readonly lostWhere: Readonly<Record<number, string>>;
+    /**
+     * Ids acknowledged at the offset of an earlier id (`id at partition/offset, as id`): the
+     * broker took the send for a retry of a message it had already written. Must be empty.
+     */
+    readonly sameOffsetAcks: readonly string[];
     /**
      * Offsets the consumer client (kafkajs) passed over, `partition/from-to at time`: each was
      * read again by seeking back to it, so the group still consumes every message.
@@ -67,7 +73,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
     const kafka = kafkaClient(o.brokers, `traffic-${o.runId}`);
     const consumer: Consumer = kafka.consumer({ groupId: o.groupId, sessionTimeout: 10000, heartbeatInterval: 1000, rebalanceTimeout: 10000, retry: { retries: 100, initialRetryTime: 200, maxRetryTime: 2000 } });
-    const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+    const newProducer = (): Producer => kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
     const counts = new Map<number, number>();
     const consumeTimes: number[] = [];
     /** The offset the group should be given next, per partition. */
@@ -109,9 +115,13 @@ export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
     });
     for (let i = 0; i < 300 && !assigned; i++) await sleep(100);
     if (!assigned) throw new Error(`consumer group ${o.groupId} got no partitions within 30 s`);
+    let producer = newProducer();
     await producer.connect();
+    let producerSuspect = false;
 
     const acked: number[] = [];
+    /** Where the broker said each acknowledged id was written: `partition/offset`. */
+    const ackedAt = new Map<number, string>();
     const ackTimes: number[] = [];
     const failures: Record<string, number> = {};
     let sent = 0;
@@ -121,12 +131,24 @@ export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
         while (running) {
             const n = ++sent;
             try {
-                await producer.send({ topic: o.topic, acks: -1, messages: [{ key: String(n % 64), value: `${prefix}${n}` }] });
+                if (producerSuspect) {
+                    await producer.disconnect().catch(() => undefined);
+                    producer = newProducer();
+                    await producer.connect();
+                    producerSuspect = false;
+                }
+                const [meta] = await producer.send({ topic: o.topic, acks: -1, messages: [{ key: String(n % 64), value: `${prefix}${n}` }] });
                 acked.push(n);
                 ackTimes.push(Date.now());
+                ackedAt.set(n, `${meta.partition}/${meta.baseOffset}`);
             } catch (e) {
                 const cause = (e as Error).message.slice(0, 120);
                 failures[cause] = (failures[cause] ?? 0) + 1;
+                // kafkajs gives the partition's sequence number back after a failed send, though
+                // the broker may have written it: the next message would then go with that number
+                // and be acknowledged as a retry of this one, never written. A new producer (a new
+                // producer id) numbers afresh, as the Java client's epoch bump does.
+                producerSuspect = true;
             }
             await sleep(o.intervalMs ?? 20);
         }
@@ -149,7 +171,15 @@ export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
             };
             const consumedTimes = [...consumeTimes].sort((a, b) => a - b);
             const lost = acked.filter((n) => !counts.has(n));
-            const lostWhere = lost.length ? await whereInLog(kafka, o.topic, prefix, lost.slice(0, 20)) : {};
+            const lostWhere = lost.length ? await whereInLog(kafka, o.topic, prefix, lost.slice(0, 20), ackedAt) : {};
+            const firstAckAt = new Map<string, number>();
+            const sameOffsetAcks: string[] = [];
+            for (const n of acked) {
+                const at = ackedAt.get(n)!;
+                const earlier = firstAckAt.get(at);
+                if (earlier === undefined) firstAckAt.set(at, n);
+                else sameOffsetAcks.push(`${n} at ${at}, as ${earlier}`);
+            }
             return {
                 sent,
                 acknowledged: acked.length,
@@ -159,6 +189,7 @@ export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
                 lost: lost.length,
                 lostIds: lost.slice(0, 20),
                 lostWhere,
+                sameOffsetAcks,
                 clientSkips,
                 duplicates: [...counts.values()].reduce((d, c) => d + (c - 1), 0),
                 foreign: foreign + [...counts.keys()].filter((n) => n < 1 || n > sent).length,
@@ -169,10 +200,15 @@ export async function startTraffic(o: TrafficOptions): Promise<Traffic> {
     };
 }
 
-/** Reads the whole topic once more with a throwaway group and says where each id is. */
-async function whereInLog(kafka: Kafka, topic: string, prefix: string, ids: readonly number[]): Promise<Record<number, string>> {
+/**
+ * Reads the whole topic once more with a throwaway group and says where each id is, where the
+ * broker acknowledged it (`ackedAt`) and what that offset holds.
+ */
+async function whereInLog(kafka: Kafka, topic: string, prefix: string, ids: readonly number[], ackedAt: ReadonlyMap<number, string>): Promise<Record<number, string>> {
     const where: Record<number, string> = Object.fromEntries(ids.map((n) => [n, "not in the log"]));
     const wanted = new Set(ids);
+    const ackOffsets = new Set(ids.map((n) => ackedAt.get(n)));
+    const heldAt = new Map<string, string>();
     const admin = kafka.admin();
     const reader = kafka.consumer({ groupId: `${prefix}audit-${Date.now()}` });
     try {
@@ -188,6 +224,7 @@ async function whereInLog(kafka: Kafka, topic: string, prefix: string, ids: read
                 const value = message.value?.toString() ?? "";
                 const n = value.startsWith(prefix) ? Number(value.slice(prefix.length)) : NaN;
                 if (wanted.has(n)) where[n] = `${partition}/${message.offset}`;
+                if (ackOffsets.has(`${partition}/${message.offset}`)) heldAt.set(`${partition}/${message.offset}`, value);
                 if (Number(message.offset) + 1 >= (high.get(partition) ?? 0)) done.add(partition);
                 if (done.size === high.size) finished();
             },
@@ -200,5 +237,6 @@ async function whereInLog(kafka: Kafka, topic: string, prefix: string, ids: read
         await reader.disconnect().catch(() => undefined);
         await admin.disconnect().catch(() => undefined);
     }
+    for (const n of ids) where[n] += `; acknowledged at ${ackedAt.get(n)}, which holds ${JSON.stringify(heldAt.get(ackedAt.get(n)!) ?? "nothing read")}`;
     return where;
 }

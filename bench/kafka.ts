@@ -51,7 +51,8 @@ async function measured(label: string, inv: sandbox.Inventory, run: () => Promis
     };
     console.log(`bench: ${label}: ${JSON.stringify(figures)}, failed sends by cause ${JSON.stringify(r.failures)}` +
         `${r.clientSkips.length ? `, offsets kafkajs passed over (read again): ${r.clientSkips.join(", ")}` : ""}` +
-        `${r.lost ? `, acknowledged but never consumed: ${r.lostIds.map((n) => `${n} (${r.lostWhere[n]})`).join(", ")}` : ""}`);
+        `${r.lost ? `, acknowledged but never consumed: ${r.lostIds.map((n) => `${n} (${r.lostWhere[n]})`).join(", ")}` : ""}` +
+        `${r.sameOffsetAcks.length ? `, acknowledged at an earlier id's offset: ${r.sameOffsetAcks.join(", ")}` : ""}`);
     return figures;
 }
 

@@ -61,6 +61,7 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
         if (r.clientSkips.length) note(`${label}: offsets kafkajs passed over, read again by seeking back: ${r.clientSkips.join(", ")}`);
         assert.equal(r.lost, 0, `${label}: acknowledged messages never consumed by the group: ${r.lostIds.map((n) => `${n} (${r.lostWhere[n]})`).join(", ")}`);
         assert.equal(r.foreign, 0, `${label}: consumed ids the producer never sent`);
+        assert.deepEqual(r.sameOffsetAcks, [], `${label}: ids the broker acknowledged at an earlier id's offset`);
         assert.ok(r.acknowledged > 100, `${label}: the producer kept producing (${r.acknowledged} acknowledged)`);
         // The bench's goal is 2 s; a loaded 2-core machine gets more room, an outage would not fit.
         assert.ok(r.produceGapMs < maxGapMs, `${label}: the producer waited ${r.produceGapMs} ms for an acknowledgement`);
