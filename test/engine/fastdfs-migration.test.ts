@@ -1,7 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { CrashTarget, exec, fault, setQuiet } from "../../sandbox";
-import { freshLegacyRedis } from "../../tools/redis-site";
 import { FASTDFS_STEPS } from "../../lib/fastdfs/plan";
 import { STORAGE_START_SECONDS } from "../../lib/fastdfs/files";
 import { said } from "../support/engine-error";
@@ -42,8 +41,6 @@ describe("FastDfs through the engine", function () {
             await fault(h, "heal").catch(() => undefined);
         }
         await s.dropStack();
-        // The suite's other sandbox and engine tests expect the legacy Redis site.
-        if (!process.env.FASTDFS_KEEP_SITE) await freshLegacyRedis();
         s.printFigures();
     });
 

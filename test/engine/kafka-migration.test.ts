@@ -1,5 +1,4 @@
 import * as assert from "node:assert/strict";
-import { freshLegacyRedis } from "../../tools/redis-site";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { crashDuring, CrashTarget, exec, fault, Inventory, setQuiet } from "../../sandbox";
 import { sleep, waitFor } from "../../sandbox/run";
@@ -95,8 +94,6 @@ describe("engine: Kafka + ZooKeeper rolling migration and rollback (sandbox lega
         await traffic?.stop(1000).catch(() => undefined);
         if (stack) await dropStack(stack, STACK);
         if (figures.length) console.log(`      figures:\n${figures.map((f) => `        ${f}`).join("\n")}`);
-        // The other test files start from (or lay out) the legacy Redis site; leave it as the others do.
-        await freshLegacyRedis();
     });
 
     it("an `up` whose host is killed inside its ZooKeeper roll, after the renames and before the link, fails; the host boots without ZooKeeper", async () => {

@@ -1,6 +1,5 @@
 import * as assert from "node:assert/strict";
 import { crashDuring, CrashTarget, fault, setQuiet } from "../../sandbox";
-import { freshLegacyRedis } from "../../tools/redis-site";
 import { POSTGRES_STEPS } from "../../lib/postgres/plan";
 import { COMPONENT, MASTER, PostgresScenario, psqlOn, STANDBY } from "../support/postgres-scenario";
 
@@ -27,8 +26,6 @@ describe("PostgresHa through the engine", function () {
 
     after(async function () {
         await s.dropStack();
-        // The suite's other sandbox and engine tests expect the legacy Redis site.
-        await freshLegacyRedis();
         s.printFigures();
     });
 

@@ -3,7 +3,6 @@ import { setQuiet } from "../../sandbox";
 import { missingPrerequisitesError } from "../../sandbox/prerequisites";
 import { postgresVersionsReady } from "../../sandbox/sites/postgres-versions";
 import { LEGACY_POSTGRES } from "../../sandbox/sites/postgres-files";
-import { freshLegacyRedis } from "../../tools/redis-site";
 import { patchPostgresConfig } from "../../tools/postgres-site";
 import { POSTGRES_STEPS as S } from "../../lib/postgres/plan";
 import { MASTER, PostgresScenario, psqlOn, STANDBY } from "../support/postgres-scenario";
@@ -37,7 +36,6 @@ describe("PostgresHa minor roll through the engine", function () {
 
     after(async function () {
         await s.dropStack();
-        await freshLegacyRedis();
         s.printFigures();
     });
 

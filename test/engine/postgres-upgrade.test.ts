@@ -2,7 +2,6 @@ import * as assert from "node:assert/strict";
 import { crashDuring, CrashTarget, exec, fault, setQuiet } from "../../sandbox";
 import { missingPrerequisitesError } from "../../sandbox/prerequisites";
 import { postgresBinDir, postgresVersionsReady } from "../../sandbox/sites/postgres-versions";
-import { freshLegacyRedis } from "../../tools/redis-site";
 import { breakUpgradeAfterCheck, patchPostgresConfig } from "../../tools/postgres-site";
 import { POSTGRES_STEPS } from "../../lib/postgres/plan";
 import { COMPONENT, DATA_DIR, MASTER, PostgresScenario, psqlOn, SPARE, STANDBY } from "../support/postgres-scenario";
@@ -39,7 +38,6 @@ describe("PostgresHa major upgrade through the engine", function () {
 
     after(async function () {
         await s.dropStack();
-        await freshLegacyRedis();
         s.printFigures();
     });
 

@@ -65,7 +65,7 @@ describe("Redis crash-resume through the engine: successive ups, each crashing a
     after(async function () {
         this.timeout(300_000);
         await ledger?.stop().catch(() => undefined);
-        await s.leaveLegacySite();
+        await s.endFile();
     });
 
     /** Runs `op` with `targets` armed; asserts it failed with every host crashed, then boots them. */
@@ -125,6 +125,5 @@ describe("Redis crash-resume through the engine: successive ups, each crashing a
         const v = await rollback.verify("after the rollback");
         const f = await ledger.verify("the migration's writes after the rollback");
         s.note(`rollback through ${DESTROY_CRASHES.length} crashed destroys: writes ${v.acknowledged}/${v.attempts} acknowledged, ${v.lost} lost (${v.lostInWindows} in crash windows of the master); of the migration's ${f.acknowledged}, ${f.lost} lost (${f.lostInWindows} in crash windows)`);
-        s.siteIsLegacy = true;
     });
 });

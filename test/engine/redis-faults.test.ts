@@ -18,8 +18,7 @@ import {
  * freed, and a `pulumi destroy` after the failed switch that restores the site's files, data
  * and roles.
  *
- * Each scenario starts from a fresh legacy site (sandbox down + up) and its own stack; the
- * file leaves a legacy site with the sandbox up.
+ * Each scenario starts from a fresh legacy site (sandbox down + up) and its own stack.
  */
 
 const s = new RedisScenario();
@@ -91,7 +90,7 @@ describe("Redis faults through the engine (a full disk in the switch window, rea
 
     after(async function () {
         this.timeout(300_000);
-        await s.leaveLegacySite();
+        await s.endFile();
     });
 
     describe("a full disk on the master in the switch window, then a resumed up", function () {
@@ -183,7 +182,6 @@ describe("Redis faults through the engine (a full disk in the switch window, rea
                 `${MASTER} ${REDIS_STEPS.masterStage} inverse ok`,
                 `${SLAVE} ${REDIS_STEPS.slaveStage} inverse ok`,
             ]));
-            s.siteIsLegacy = true;
         });
 
         after(async function () {

@@ -22,8 +22,7 @@ const FOREIGN = "h3";
  * Automation API, with a client writing through the VIP; and the site's files, data and roles
  * compared before and after.
  *
- * Each scenario starts from a fresh legacy site (sandbox down + up) and its own stack; the
- * file leaves a legacy site with the sandbox up.
+ * Each scenario starts from a fresh legacy site (sandbox down + up) and its own stack.
  */
 
 const s = new RedisScenario();
@@ -48,7 +47,7 @@ describe("Redis migration through the engine (real pulumi up / destroy on the sa
 
     after(async function () {
         this.timeout(300_000);
-        await s.leaveLegacySite();
+        await s.endFile();
     });
 
     describe("migration with a writer, a second up, rollback with a writer", function () {
@@ -205,7 +204,6 @@ setsid /usr/sbin/keepalived --dont-fork --log-console -f /tmp/foreign-keepalived
             assert.equal(await redisDbsize(MASTER, s.password), expected, "keys = data set + the writers' keys");
             assert.deepEqual(await s.replicaCaughtUp(), { master: expected, slave: expected });
             assert.deepEqual(await backupsLeft(), []);
-            s.siteIsLegacy = true;
         });
     });
 
@@ -244,7 +242,6 @@ setsid /usr/sbin/keepalived --dont-fork --log-console -f /tmp/foreign-keepalived
             const lines = await journalSince(mark, COMPONENT);
             console.log(`      journals, merged by time:\n${story(lines).map((l) => `        | ${l}`).join("\n")}`);
             assertInversesReverseForwards(lines, "migration then rollback");
-            s.siteIsLegacy = true;
         });
     });
 });

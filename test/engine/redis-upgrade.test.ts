@@ -165,8 +165,7 @@ describe("Redis version change through the engine (real pulumi up on a migrated 
 
     after(async function () {
         this.timeout(300_000);
-        s.siteIsLegacy = false; // the default site runs Debian's Redis: lay it out again
-        await s.leaveLegacySite();
+        await s.endFile();
     });
 
     it(`upgrades ${OLD} -> ${NEW}: only the install steps are replaced, slave first, the VIP on the slave while the master restarts, no acknowledged write lost`, async function () {

@@ -100,8 +100,7 @@ describe("site operations: approval flow on site A, site B untouched, waves of b
             await forgetStack(stack, PROJECT, name, path.join(projectRoot, "stacks"));
         }
         await sandboxB("down").catch((e) => console.log(`      site B down: ${e}`));
-        // A completed destroy wave leaves site A legacy (the Redis engine tests prove it).
-        await s.leaveLegacySite();
+        await s.endFile();
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
@@ -138,7 +137,6 @@ describe("site operations: approval flow on site A, site B untouched, waves of b
         assert.match(a.report, /^Rollback: `pulumi destroy --stack /m);
 
         const mark = await journalMark(HOSTS);
-        s.siteIsLegacy = false;
         const up = await apply(s.stackName, a.planFile);
         assert.equal(up.summary.result, "succeeded");
         assert.ok(story(await journalSince(mark, COMPONENT)).includes(`${MASTER} ${S.masterSwitch} forward ok`), "the migration ran");
@@ -189,7 +187,6 @@ describe("site operations: approval flow on site A, site B untouched, waves of b
         const down = await runWave("destroy", [s.stackName, names.b], { parallel: 2 });
         console.log(waveTable("destroy", down).replace(/^/gm, "      "));
         assert.deepEqual(down.map((x) => `${x.result} ${x.changes.delete}`), ["succeeded 14", "succeeded 14"]);
-        s.siteIsLegacy = true;
         await s.assertLegacyPair("site A after the destroy wave");
         assertSiteBAsBefore(treesB, await legacyOfB(invB), "after site B's rollback");
     });

@@ -4,7 +4,6 @@ import { resolvePostgresHa } from "../../lib/postgres/args";
 import { planPostgresHa, POSTGRES_STEPS } from "../../lib/postgres/plan";
 import type { Plan } from "../../lib/core/plan";
 import { freshLegacyPostgres } from "../../tools/postgres-site";
-import { freshLegacyRedis } from "../../tools/redis-site";
 import { hostOf, runStepScript, sshTarget } from "../support/hosts";
 import { exec } from "../../sandbox";
 import { remoteCommand, renderCheckScript } from "../../lib/core/script";
@@ -35,10 +34,6 @@ describe("PostgreSQL steps on sandbox hosts", function () {
             vip: { address: inv.vip!.address, virtualRouterId: inv.vip!.virtualRouterId }, replication: { password: PASSWORD },
         });
         plan = planPostgresHa("postgres", r, PASSWORD);
-    });
-
-    after(async function () {
-        await freshLegacyRedis();
     });
 
     async function run(stepId: string, direction: "forward" | "inverse"): Promise<string> {

@@ -1,6 +1,6 @@
 /**
  * Sandbox hosts for the core's real-host tests: a re-entrant `up` that never tears down what
- * other test files expect, SSH targets with the pinned host keys from the inventory, and
+ * is there, SSH targets with the pinned host keys from the inventory, and
  * running a Step's script exactly as the Step provider does (rendered, framed, over SSH).
  */
 import * as fs from "fs";
@@ -10,20 +10,16 @@ import { readRecord } from "../../sandbox/record";
 import { Direction, remoteCommand, renderScript } from "../../lib/core/script";
 import { runOverSsh, SshResult, SshTarget } from "../../tools/ssh";
 
-/** The site the suite's other sandbox tests lay out; ours are compatible with it. */
-export const SUITE_SITE = "legacy-redis";
-
 /**
  * Brings the sandbox up, or makes sure the running one works, without changing its shape:
- * at least 2 hosts (more when it already has more), the legacy-redis site unless it already
- * carries another site (then that site stays). Safe whether or not the sandbox is up.
+ * at least 2 hosts (more when it already has more), carrying the site they carry (bare hosts
+ * when the sandbox was down: the tests that use this need hosts, not a site's data). Safe
+ * whether or not the sandbox is up.
  */
 export async function sandboxUp(): Promise<Inventory> {
     setQuiet(true);
     const record = readRecord(settingsFromEnv());
-    const hosts = Math.max(2, record?.hosts.length ?? 0);
-    const site = record?.site && record.site !== SUITE_SITE ? undefined : SUITE_SITE;
-    return up(site ? { hosts, site } : { hosts });
+    return up({ hosts: Math.max(2, record?.hosts.length ?? 0) });
 }
 
 /** The inventory's entry of host `name`. */

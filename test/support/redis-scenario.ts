@@ -170,8 +170,8 @@ export function writerGaps(report: WriterReport, lines: readonly JournalLine[]):
 
 /**
  * One test file's run of scenarios: the current legacy site (inventory, password, VIP), the
- * current scenario's stack, whether the site is legacy again, and the figures to print at the
- * end. {@link freshScenario} starts a scenario; {@link leaveLegacySite} ends the file.
+ * current scenario's stack, and the figures to print at the end. {@link freshScenario} starts a
+ * scenario; {@link endFile} ends the file.
  */
 export class RedisScenario extends ScenarioFigures {
     /** The sandbox's inventory of the current legacy site. */
@@ -184,8 +184,6 @@ export class RedisScenario extends ScenarioFigures {
     stack: Stack | undefined;
     /** The current scenario's stack name. */
     stackName = "";
-    /** False while a scenario has the site migrated or half migrated; {@link leaveLegacySite} then lays out a fresh legacy site. */
-    siteIsLegacy = false;
 
 
 
@@ -229,7 +227,6 @@ export class RedisScenario extends ScenarioFigures {
 
     /** A fresh legacy site and a new stack of the site program for it. */
     async freshScenario(label: string, site: LegacyRedisOptions = {}): Promise<void> {
-        this.siteIsLegacy = false;
         this.inv = await freshLegacyRedis(site);
         this.password = redisPassword(this.inv);
         this.vip = this.inv.vip!.address;
@@ -246,16 +243,12 @@ export class RedisScenario extends ScenarioFigures {
     }
 
     /**
-     * Ends a test file: frees the hosts' disks, drops the stack, lays out a fresh legacy site
-     * unless the last scenario left one, and prints the figures.
+     * Ends a test file: frees the hosts' disks, drops the stack and prints the figures. The site
+     * stays as the last scenario left it: every file that needs a site lays out its own.
      */
-    async leaveLegacySite(): Promise<void> {
+    async endFile(): Promise<void> {
         for (const h of HOSTS) await fault(h, "free-disk").catch(() => undefined);
         await this.dropStack();
-        if (!this.siteIsLegacy) {
-            console.log("      leaving a fresh legacy site behind");
-            await freshLegacyRedis();
-        }
         this.printFigures();
     }
 
