@@ -40,7 +40,7 @@ if mw_running && [ "$(mw_running_binary)" != "$mw_want" ]; then
 fi
 mw_running || mw_start
 [ "$(mw_running_binary)" = "$mw_want" ] || mw_die "the standby runs $(mw_running_binary), not $mw_want"
-mw_wait 60 ${`the standby to stream from ${primary}`} mw_streaming_from ${primary}
+mw_await_streaming 60 ${`the standby to stream from ${primary}`} ${primary}
 mw_caught_up ${primary} ${r.catchUpSeconds}
 mw_mark "the standby runs PostgreSQL $(mw_psql -c 'SHOW server_version') from $mw_bin, streams and has caught up"
 `;

@@ -81,7 +81,7 @@ else
     mw_standby_settings "$mw_master" "$mw_slot"
     mw_start
 fi
-mw_wait 60 "the standby to stream from the master at $mw_master" mw_streaming_from "$mw_master"
+mw_await_streaming 60 "the standby to stream from the master at $mw_master" "$mw_master"
 mw_caught_up "$mw_master" ${r.catchUpSeconds}
 rm -f "$MW_STEP_DIR/old-backup-done"
 mw_mark "the standby runs PostgreSQL $mw_new_major from $mw_new_bin; the spare at $mw_spare keeps $mw_old_major as the way back"
@@ -103,7 +103,7 @@ else
     fi
     mw_standby_settings "$mw_spare" "$mw_slot"
     mw_start
-    mw_wait 60 "the standby to stream from the spare at $mw_spare" mw_streaming_from "$mw_spare"
+    mw_await_streaming 60 "the standby to stream from the spare at $mw_spare" "$mw_spare"
 fi
 if [ "$(mw_remote_major "$mw_master")" = "$mw_new_major" ]; then
     mw_rpsql "$mw_master" -c ${dropIdleSlotSql(slot)} >/dev/null 2>&1 || :
@@ -127,7 +127,7 @@ export function standbyFollowsMaster(r: ResolvedPostgresHa): Reversible {
     return {
         forward: sh`${raw(postgresPreamble(r))}
 mw_running && [ "$(mw_recovery)" = t ] || mw_die 'this host does not run a standby: build it first'
-mw_wait 30 ${`the standby to stream from the master at ${M}`} mw_streaming_from ${M}
+mw_await_streaming 30 ${`the standby to stream from the master at ${M}`} ${M}
 mw_caught_up ${M} ${r.catchUpSeconds}
 `,
         inverse: sh`${raw(postgresPreamble(r))}
@@ -138,7 +138,7 @@ if ! mw_streaming_from ${M}; then
     mw_standby_settings ${M} ${slot}
     mw_stop
     mw_start
-    mw_wait 60 ${`the standby to stream from the master at ${M}`} mw_streaming_from ${M}
+    mw_await_streaming 60 ${`the standby to stream from the master at ${M}`} ${M}
     mw_mark ${`the standby follows the master at ${M} again`}
 fi
 mw_caught_up ${M} ${r.catchUpSeconds}

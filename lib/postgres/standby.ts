@@ -55,7 +55,7 @@ else
     mw_standby_settings ${M} ${slot}
     mw_start
 fi
-mw_wait ${60} ${`the standby to stream from the master at ${M}`} mw_streaming_from ${M}
+mw_await_streaming ${60} ${`the standby to stream from the master at ${M}`} ${M}
 mw_caught_up ${M} ${r.catchUpSeconds}
 ${raw(ka.forward)}
 mw_mark 'the standby streams and has replayed what the master had written'

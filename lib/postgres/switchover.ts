@@ -87,7 +87,7 @@ if mw_running; then
         mw_start
     fi
     if [ "$(mw_recovery)" = t ]; then
-        mw_wait 30 "this host's standby to stream from $mw_new" mw_streaming_from "$mw_new" || mw_die "this host runs a standby that does not stream from $mw_new"
+        mw_await_streaming 30 "this host's standby to stream from $mw_new" "$mw_new" || mw_die "this host runs a standby that does not stream from $mw_new"
         mw_phase=verify
         mw_mark "resuming: this host already follows $mw_new"
         # A roll undone before its switch left this standby on the other build: restarted on this one.
@@ -96,7 +96,7 @@ if mw_running; then
             mw_mark "restarting this host's standby (running $mw_have) on $mw_bin"
             mw_stop
             mw_start
-            mw_wait 60 "this host's standby to stream from $mw_new" mw_streaming_from "$mw_new" || mw_die "this host's standby does not stream from $mw_new after its restart on $mw_bin"
+            mw_await_streaming 60 "this host's standby to stream from $mw_new" "$mw_new" || mw_die "this host's standby does not stream from $mw_new after its restart on $mw_bin"
         fi
     fi
 else
@@ -164,7 +164,7 @@ if [ "$mw_phase" = rejoin ]; then
     for f in ${OWN_FILES}; do [ ! -e ${conf}/"$f" ] || cp -p ${conf}/"$f" "$mw_data/$f"; done
     mw_standby_settings "$mw_new" ${mySlot}
     mw_start
-    mw_wait 60 "this host's standby to stream from $mw_new" mw_streaming_from "$mw_new"
+    mw_await_streaming 60 "this host's standby to stream from $mw_new" "$mw_new"
     mw_caught_up "$mw_new" ${r.catchUpSeconds}
 fi
 rm -rf ${conf}
@@ -199,7 +199,7 @@ export function switchBack(r: ResolvedPostgresHa, switchSeconds: number): Revers
     return {
         forward: sh`${raw(postgresPreamble(r))}
 mw_running && [ "$(mw_recovery)" = t ] || mw_die 'this host does not run a standby: build it first'
-mw_wait 30 ${`the standby to stream from ${r.master.address}`} mw_streaming_from ${r.master.address}
+mw_await_streaming 30 ${`the standby to stream from ${r.master.address}`} ${r.master.address}
 mw_caught_up ${r.master.address} ${switchSeconds}
 `,
         inverse: switchScript(r, r.standby, r.master, switchSeconds),

@@ -227,7 +227,7 @@ if [ ! -e "$MW_STEP_DIR/rebuilt" ]; then
     : >"$MW_STEP_DIR/rebuilt"
 fi
 mw_running || mw_start
-mw_wait 60 "this host's standby to stream from $mw_old_host" mw_streaming_from "$mw_old_host"
+mw_await_streaming 60 "this host's standby to stream from $mw_old_host" "$mw_old_host"
 # The runbook, 6: the new primary's pg_hba.conf lets this host replicate, and has no errors.
 mw_hba=$(mw_rpsql "$mw_old_host" -c "SELECT count(*) FILTER (WHERE error IS NOT NULL) || ' ' || count(*) FILTER (WHERE 'replication' = ANY(database) AND '$mw_user' = ANY(user_name) AND address = '$mw_my_address') FROM pg_hba_file_rules") ||
     mw_die "cannot read pg_hba_file_rules on $mw_old_host"
