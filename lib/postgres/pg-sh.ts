@@ -55,7 +55,8 @@ mw_running() { mw_ctl status >/dev/null 2>&1; }
  * account), `mw_ctl`, `mw_running`, `mw_start`, `mw_stop`, `mw_recovery` (t/f),
  * `mw_control FIELD` (pg_controldata), `mw_lsn_ok LSN`, `mw_wait SECONDS WHAT CMD...`,
  * `mw_streaming_from ADDR`, `mw_await_streaming SECONDS WHAT ADDR`, `mw_caught_up ADDR SECONDS`,
- * `mw_standby_settings ADDR SLOT`, `mw_clear_standby_settings`, `mw_has_vip`; writes the passfile `$mw_passfile`.
+ * `mw_standby_settings ADDR SLOT`, `mw_clear_standby_settings`, `mw_has_vip`; writes the
+ * passfile `$mw_passfile`.
  */
 export function postgresPreamble(r: ResolvedPostgresHa): string {
     return sh`${raw(readSecretFromStdin("MW_PASSWORD"))}
@@ -92,11 +93,12 @@ mw_replayed_to() { [ "$(mw_psql -c "SELECT pg_wal_lsn_diff(pg_last_wal_replay_ls
 mw_streaming_from() {
     [ "$(mw_psql -c "SELECT status = 'streaming' AND sender_host = '$1' FROM pg_stat_wal_receiver" 2>/dev/null)" = t ]
 }
-# Waits SECONDS for this host's standby to stream from ADDR; if it does not, says so (WHAT) with the end of the server's log.
+# Waits SECONDS for this host's standby to stream from ADDR; if it does not, says so (WHAT) with
+# the end of the server's log (any line holding the password left out).
 mw_await_streaming() {
     mw_wait "$1" "$2" mw_streaming_from "$3" && return 0
     printf 'middleware: the end of %s:\\n' "$mw_log" >&2
-    tail -n 8 "$mw_log" 2>/dev/null | sed 's/^/middleware:   /' >&2 || :
+    tail -n 8 "$mw_log" 2>/dev/null | grep -v -F -e "$MW_PASSWORD" | sed 's/^/middleware:   /' >&2 || :
     return 1
 }
 # Waits until this host's standby has replayed everything the primary at ADDR had written when asked.

@@ -75,8 +75,8 @@ mv -f "$mw_hba.mw" "$mw_hba"
 [ "$(mw_psql -c 'SELECT pg_reload_conf()')" = t ]
 [ "$(mw_psql -c 'SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL')" = 0 ] || mw_die "pg_hba.conf has errors after adding the replication entries"
 mw_mark 'pg_hba.conf lists both hosts for replication'
-# The password reaches psql on its stdin only; the statement is not logged.
-{ printf '%s\\n' "SET log_statement = 'none';" 'SET log_min_duration_statement = -1;' 'SET client_min_messages = warning;'
+# The password reaches psql on its stdin only; the statement is not logged, not even when it fails.
+{ printf '%s\\n' "SET log_statement = 'none';" 'SET log_min_duration_statement = -1;' 'SET log_min_error_statement = panic;' 'SET client_min_messages = warning;'
   printf 'DO $mw$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %s) THEN CREATE ROLE %s WITH LOGIN REPLICATION; END IF; END $mw$;\\n' ${`'${r.replicationUser}'`} ${r.replicationUser}
   printf "ALTER ROLE %s WITH LOGIN REPLICATION PASSWORD '%s';\\n" ${r.replicationUser} "$MW_PASSWORD"
   printf '%s\\n' ${grants}

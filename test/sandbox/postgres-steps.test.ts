@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { inventory, setQuiet } from "../../sandbox";
-import { resolvePostgresHa } from "../../lib/postgres/args";
+import { resolvePostgresHa, ResolvedPostgresHa } from "../../lib/postgres/args";
+import { postgresPreamble } from "../../lib/postgres/pg-sh";
 import { planPostgresHa, POSTGRES_STEPS } from "../../lib/postgres/plan";
 import type { Plan } from "../../lib/core/plan";
 import { freshLegacyPostgres } from "../../tools/postgres-site";
@@ -15,7 +16,7 @@ import { treeDiff, treeSnapshot } from "../support/tree";
  * The PostgreSQL steps' scripts run directly on the sandbox's legacy PostgreSQL site, as the Step
  * provider runs them (rendered, framed, over SSH, the password on stdin), without the engine:
  * each direction run twice is the same as once, and the inverses return the master's files byte
- * for byte. Lays out the PostgreSQL site and leaves the suite's legacy Redis site behind.
+ * for byte. Lays out the PostgreSQL site.
  */
 
 const PASSWORD = "SandboxReplicati0n";
@@ -23,13 +24,14 @@ const PASSWORD = "SandboxReplicati0n";
 describe("PostgreSQL steps on sandbox hosts", function () {
     this.timeout(600_000);
     let plan: Plan;
+    let resolved: ResolvedPostgresHa;
 
     before(async function () {
         setQuiet(true);
         await freshLegacyPostgres();
         const inv = inventory();
         const host = (name: string) => ({ name, address: hostOf(inv, name).address, privateKey: "unused", hostKey: hostOf(inv, name).hostPublicKey });
-        const r = resolvePostgresHa("postgres", {
+        const r = resolved = resolvePostgresHa("postgres", {
             master: host(MASTER), standby: host(STANDBY), version: "15", dataDir: "/app/pgsql/data",
             vip: { address: inv.vip!.address, virtualRouterId: inv.vip!.virtualRouterId }, replication: { password: PASSWORD },
         });
@@ -91,5 +93,17 @@ describe("PostgreSQL steps on sandbox hosts", function () {
         assert.deepEqual(treeDiff(before, await treeSnapshot(MASTER, MASTER_CONFIG)), {}, "the master's files differ");
         assert.equal(await psqlOn(MASTER, "SELECT count(*) FROM pg_roles WHERE rolname = 'replicator'"), "0");
         assert.deepEqual(await treeSnapshot(STANDBY, ["/app/pgsql", "/etc/keepalived/keepalived.conf", "/var/lib/middleware/postgres"]).then((t) => Object.values(t.entries)), ["absent", "absent", "absent"]);
+    });
+
+    it("a wait for a standby that never streams fails naming what it waited for, with the end of the server's log and never the password", async function () {
+        const log = resolved.logFile;
+        await exec(MASTER, `echo 'a line of the log before the wait' >>${log} && echo 'a line holding ${PASSWORD}' >>${log}`);
+        const res = await runStepScript(sshTarget(hostOf(inventory(), MASTER)), {
+            component: "postgres", step: "await-streaming-check", direction: "forward",
+            body: `${postgresPreamble(resolved)}\nmw_await_streaming 1 'this host to stream from 192.0.2.1' 192.0.2.1\n`, stdin: `${PASSWORD}\n`, timeoutSeconds: 60,
+        });
+        assert.equal(res.code, 1, `${res.stderr}\n${res.stdout}`);
+        assert.match(res.stderr, /middleware: this host to stream from 192\.0\.2\.1: not within 1 s\nmiddleware: the end of \/var\/log\/postgresql\/postgresql\.log:\n(middleware: {3}.*\n)*middleware: {3}a line of the log before the wait\n/);
+        assert.ok(!res.stdout.includes(PASSWORD) && !res.stderr.includes(PASSWORD), `the password shows in the output: ${res.stderr}`);
     });
 });

@@ -1,7 +1,7 @@
 /**
- * Sandbox hosts for the core's real-host tests: a re-entrant `up` that never tears down what
- * is there, SSH targets with the pinned host keys from the inventory, and
- * running a Step's script exactly as the Step provider does (rendered, framed, over SSH).
+ * Sandbox hosts for the core's real-host tests: a re-entrant `up` that never tears down what is
+ * there, SSH targets with the pinned host keys from the inventory, and running a Step's script
+ * exactly as the Step provider does (rendered, framed, over SSH).
  */
 import * as fs from "fs";
 import { Inventory, InventoryHost, setQuiet, up } from "../../sandbox";

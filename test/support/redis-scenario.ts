@@ -185,8 +185,6 @@ export class RedisScenario extends ScenarioFigures {
     /** The current scenario's stack name. */
     stackName = "";
 
-
-
     /** The URN of a step of the component, as the engine names it. */
     stepUrn(host: string, step: string): string {
         return `urn:pulumi:${this.stackName}::${PROJECT}::${REDIS_HA_TYPE}$${STEP_TYPE}::${COMPONENT}-${host}-${step}`;
